@@ -1,0 +1,3 @@
+"""RadView: a radiologist's review workstation."""
+
+__version__ = "0.1.0"

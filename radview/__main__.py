@@ -1,0 +1,5 @@
+"""`python -m radview` runs the command line."""
+
+from radview.cli import main
+
+raise SystemExit(main())

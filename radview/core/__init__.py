@@ -1,0 +1,1 @@
+"""Plain data and arithmetic of a study: no Qt, no torch, no DICOM library."""

@@ -1,0 +1,150 @@
+"""The study tree a folder scan produces: patients -> studies -> series -> images.
+
+Plain data filled from DICOM headers by `radview.dicom.scan`; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ImageHeader:
+    """What the loader needs to know about one 2D image (one file, or one frame of a file).
+
+    Positions and directions are DICOM patient coordinates (LPS, mm):
+    `position_mm` is ImagePositionPatient (0020,0032), the centre of the first pixel;
+    `orientation` is ImageOrientationPatient (0020,0037): row direction then column direction.
+    """
+
+    path: str
+    sop_instance_uid: str
+    sop_class_uid: str = ""
+    frame_index: int = 0  # 0-based frame inside a multi-frame file
+    number_of_frames: int = 1
+    instance_number: int | None = None
+    transfer_syntax_uid: str = ""
+    modality: str = ""
+    rows: int = 0
+    columns: int = 0
+    samples_per_pixel: int = 1
+    bits_allocated: int = 16
+    bits_stored: int = 16
+    pixel_representation: int = 0
+    photometric_interpretation: str = "MONOCHROME2"
+    position_mm: tuple[float, float, float] | None = None
+    orientation: tuple[float, float, float, float, float, float] | None = None
+    pixel_spacing_mm: tuple[float, float] | None = None  # (between rows, between columns)
+    pixel_spacing_source: str = ""
+    slice_thickness_mm: float | None = None
+    spacing_between_slices_mm: float | None = None
+    rescale_slope: float = 1.0
+    rescale_intercept: float = 0.0
+    rescale_type: str = ""
+    window_center: float | None = None
+    window_width: float | None = None
+    echo_number: int | None = None
+    acquisition_number: int | None = None
+    temporal_position: int | None = None
+    stack_id: str | None = None
+    gantry_tilt_deg: float | None = None
+    image_type: tuple[str, ...] = ()
+    # Where the raw pixel bytes of this file start and how long they are, when they are stored
+    # uncompressed: the loader then reads them straight into the volume (no decoder).
+    pixel_offset: int | None = None
+    pixel_length: int | None = None
+
+    @property
+    def bytes_per_frame(self) -> int:
+        """Bytes of one frame as stored uncompressed (1-bit frames are packed)."""
+        return (self.rows * self.columns * self.samples_per_pixel * self.bits_allocated + 7) // 8
+
+
+@dataclass
+class Series:
+    """One DICOM series (SeriesInstanceUID) and its images, in the order they were found."""
+
+    series_instance_uid: str
+    study_instance_uid: str = ""
+    modality: str = ""
+    series_number: int | None = None
+    description: str = ""
+    date: str = ""
+    time: str = ""
+    body_part: str = ""
+    frame_of_reference_uid: str = ""
+    manufacturer: str = ""
+    images: list[ImageHeader] = field(default_factory=list)
+
+    @property
+    def image_count(self) -> int:
+        return len(self.images)
+
+
+@dataclass
+class Study:
+    """One study (StudyInstanceUID) with its series."""
+
+    study_instance_uid: str
+    date: str = ""
+    time: str = ""
+    description: str = ""
+    accession_number: str = ""
+    referring_physician: str = ""
+    series: list[Series] = field(default_factory=list)
+
+
+@dataclass
+class Patient:
+    """One patient (PatientID + name) with their studies."""
+
+    patient_id: str
+    name: str = ""
+    birth_date: str = ""
+    sex: str = ""
+    studies: list[Study] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file the scan could not use, with a reason a person can act on."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class StudyIndex:
+    """Everything a scan found under one path."""
+
+    root: str
+    patients: list[Patient] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    file_count: int = 0
+
+    def all_series(self) -> list[Series]:
+        """Every series of every study of every patient, in tree order."""
+        return [se for p in self.patients for st in p.studies for se in st.series]
+
+    def find_series(self, series_instance_uid: str) -> Series:
+        """The series with this UID; KeyError if the scan did not find it."""
+        for se in self.all_series():
+            if se.series_instance_uid == series_instance_uid:
+                return se
+        raise KeyError(series_instance_uid)
+
+    def study_of(self, series: Series) -> Study:
+        """The study that holds `series`."""
+        for p in self.patients:
+            for st in p.studies:
+                if any(se is series for se in st.series):
+                    return st
+        raise KeyError(series.series_instance_uid)
+
+    def patient_of(self, series: Series) -> Patient:
+        """The patient that holds `series`."""
+        for p in self.patients:
+            for st in p.studies:
+                if any(se is series for se in st.series):
+                    return p
+        raise KeyError(series.series_instance_uid)

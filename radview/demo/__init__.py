@@ -1,0 +1,1 @@
+"""Synthetic phantom studies written as valid DICOM, with ground truth (`radview demo`)."""

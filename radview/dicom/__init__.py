@@ -1,0 +1,1 @@
+"""Reading DICOM: folder scan, series loading, conversion. Uses pydicom; never writes sources."""

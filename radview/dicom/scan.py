@@ -1,0 +1,200 @@
+"""Scan a folder (or a file, or a DICOMDIR) into a StudyIndex of patients, studies and series.
+
+Headers only; files are never opened for writing. Parsing is pure Python and holds the GIL, so
+large folders are parsed in worker processes (../shared/FACTS.md: a thread slows the window,
+a process does not). Every file that cannot be used is listed with a reason; none stops the scan.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pydicom
+
+from radview.core.progress import CancelToken, ProgressCallback, report
+from radview.core.study_index import Patient, Series, SkippedFile, Study, StudyIndex
+from radview.dicom.header import FileHeader, HeaderError, describe_exception, read_file_header
+
+# Below this many files a process pool costs more to start than it saves.
+PARALLEL_MIN_FILES = 200
+CHUNK_FILES = 32
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+def list_candidate_files(root: Path) -> list[Path]:
+    """Every regular file under `root` (any suffix, DICOMDIR's referenced files included)."""
+    if root.is_file():
+        if root.name.upper() == "DICOMDIR":
+            return _files_of_dicomdir(root)
+        return [root]
+    files = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name in IGNORED_NAMES or name.startswith("."):
+                continue
+            path = Path(folder) / name
+            if path.is_file():
+                files.append(path)
+    return files
+
+
+def _files_of_dicomdir(path: Path) -> list[Path]:
+    """Files a DICOMDIR references (PS3.10 media), resolved against its folder."""
+    try:
+        fileset = pydicom.fileset.FileSet(pydicom.dcmread(path))
+        files = [Path(instance.path) for instance in fileset]
+    except Exception as exc:
+        raise HeaderError(f"{path}: unreadable DICOMDIR: {describe_exception(exc)}") from exc
+    return [f for f in files if f.is_file()]
+
+
+def _read_chunk(paths: list[str]) -> list[FileHeader | SkippedFile]:
+    results: list[FileHeader | SkippedFile] = []
+    for path in paths:
+        try:
+            results.append(read_file_header(path))
+        except HeaderError as exc:
+            results.append(SkippedFile(path, str(exc)))
+        except Exception as exc:  # never let one file stop the scan
+            results.append(SkippedFile(path, f"unexpected error: {describe_exception(exc)}"))
+    return results
+
+
+_pool: cf.ProcessPoolExecutor | None = None
+
+
+def _worker_pool() -> cf.ProcessPoolExecutor:
+    """One pool for the life of the program: spawning workers costs ~0.3 s, so reuse them.
+
+    'spawn' (not fork): the GUI scans from a thread, and forking a threaded Qt process is unsafe.
+    """
+    global _pool
+    if _pool is None:
+        workers = max(1, min(4, (os.cpu_count() or 2)))
+        _pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+def shutdown_worker_pool() -> None:
+    """Stop the scan worker processes (tests and program exit)."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)
+        _pool = None
+
+
+def _read_all(
+    paths: list[str], progress: ProgressCallback | None, cancel: CancelToken | None, parallel: bool | None
+) -> Iterable[FileHeader | SkippedFile]:
+    total = len(paths)
+    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, total, CHUNK_FILES)]
+    use_pool = parallel if parallel is not None else total >= PARALLEL_MIN_FILES
+    done = 0
+    if not use_pool:
+        for chunk in chunks:
+            if cancel:
+                cancel.raise_if_cancelled()
+            results = _read_chunk(chunk)
+            done += len(chunk)
+            report(progress, done, total, "Reading headers")
+            yield from results
+        return
+    pool = _worker_pool()
+    futures = [pool.submit(_read_chunk, chunk) for chunk in chunks]
+    try:
+        for future in cf.as_completed(futures):
+            if cancel:
+                cancel.raise_if_cancelled()
+            results = future.result()
+            done += len(results)
+            report(progress, done, total, "Reading headers")
+            yield from results
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def scan_path(
+    path: str | os.PathLike[str],
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    parallel: bool | None = None,
+) -> StudyIndex:
+    """Scan a folder, file or DICOMDIR into a StudyIndex (headers only).
+
+    progress: called with Progress(done files, total files). cancel: checked between chunks;
+    raises Cancelled. parallel: force worker processes on or off (default: by file count).
+    """
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such file or folder")
+    files = [os.fspath(p) for p in list_candidate_files(root)]
+    report(progress, 0, len(files), "Reading headers")
+    index = StudyIndex(root=os.fspath(root), file_count=len(files))
+    headers: list[FileHeader] = []
+    for result in _read_all(files, progress, cancel, parallel):
+        if isinstance(result, SkippedFile):
+            index.skipped.append(result)
+        else:
+            headers.append(result)
+    headers.sort(key=lambda h: h.path)
+    index.patients = build_tree(headers)
+    index.skipped.sort(key=lambda s: s.path)
+    _drop_duplicate_instances(index)
+    return index
+
+
+def build_tree(headers: list[FileHeader]) -> list[Patient]:
+    """Group file headers into patients -> studies -> series, sorted for display."""
+    patients: dict[tuple[str, str], Patient] = {}
+    studies: dict[str, Study] = {}
+    series: dict[str, Series] = {}
+    for h in headers:
+        patient = patients.setdefault(
+            (h.patient_id, h.patient_name),
+            Patient(h.patient_id, h.patient_name, h.birth_date, h.sex),
+        )
+        study = studies.get(h.study_instance_uid)
+        if study is None:
+            study = Study(
+                h.study_instance_uid, h.study_date, h.study_time, h.study_description,
+                h.accession_number, h.referring_physician,
+            )
+            studies[h.study_instance_uid] = study
+            patient.studies.append(study)
+        se = series.get(h.series_instance_uid)
+        if se is None:
+            se = Series(
+                h.series_instance_uid, h.study_instance_uid, h.modality, h.series_number, h.series_description,
+                h.series_date or h.study_date, h.series_time, h.body_part,
+                h.frame_of_reference_uid, h.manufacturer,
+            )
+            series[h.series_instance_uid] = se
+            study.series.append(se)
+        se.images.extend(h.images)
+    for patient in patients.values():
+        patient.studies.sort(key=lambda s: (s.date, s.time))
+        for study in patient.studies:
+            study.series.sort(key=lambda s: (s.series_number if s.series_number is not None else 1 << 30, s.description))
+    return sorted(patients.values(), key=lambda p: (p.name, p.patient_id))
+
+
+def _drop_duplicate_instances(index: StudyIndex) -> None:
+    """The same SOP instance found twice (a copy in another folder) is listed once, the copy skipped."""
+    for series in index.all_series():
+        seen: dict[tuple[str, int], str] = {}
+        kept = []
+        for image in series.images:
+            key = (image.sop_instance_uid, image.frame_index)
+            if key in seen and seen[key] != image.path:
+                if image.frame_index == 0:
+                    index.skipped.append(SkippedFile(image.path, f"duplicate of {seen[key]} (same SOP Instance UID)"))
+                continue
+            seen[key] = image.path
+            kept.append(image)
+        series.images = kept

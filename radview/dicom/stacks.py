@@ -1,0 +1,125 @@
+"""Split one series into stacks that each make one volume (or one 2D image).
+
+A series may mix orientations (localisers), matrix sizes, echoes, time points or repeated
+acquisitions. Each stack holds images that share orientation and size and that have one image
+per position along the normal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from radview.core.study_index import ImageHeader, Series
+
+PROJECTION_MODALITIES = {"CR", "DX", "MG", "IO", "PX", "RG", "XA", "RF", "US", "ES", "XC", "OP", "SM"}
+
+
+@dataclass
+class Stack:
+    """Images that form one volume, in the order they were found (the loader sorts them)."""
+
+    series: Series
+    images: list[ImageHeader]
+    label: str = ""  # what sets it apart within its series ("echo 2", "orientation 2 of 3")
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_positions(self) -> bool:
+        return all(i.position_mm is not None and i.orientation is not None for i in self.images)
+
+    @property
+    def description(self) -> str:
+        base = self.series.description or self.series.modality
+        return f"{base} ({self.label})" if self.label else base
+
+
+def _orientation_key(image: ImageHeader) -> tuple[float, ...] | None:
+    return None if image.orientation is None else tuple(round(v, 3) for v in image.orientation)
+
+
+def _position_key(image: ImageHeader) -> tuple[float, ...] | None:
+    return None if image.position_mm is None else tuple(round(v, 2) for v in image.position_mm)
+
+
+def _has_duplicate_positions(images: list[ImageHeader]) -> bool:
+    keys = [_position_key(i) for i in images]
+    return len(set(keys)) != len(keys)
+
+
+def _split_by(images: list[ImageHeader], attribute: str) -> list[list[ImageHeader]] | None:
+    """Split by an attribute if that leaves each part with one image per position."""
+    groups: dict[object, list[ImageHeader]] = defaultdict(list)
+    for image in images:
+        groups[getattr(image, attribute)].append(image)
+    if len(groups) < 2 or any(_has_duplicate_positions(g) for g in groups.values()):
+        return None
+    return [groups[k] for k in sorted(groups, key=lambda v: (v is None, str(v)))]
+
+
+def split_series(series: Series) -> list[Stack]:
+    """The stacks of one series, largest first for 3D series; one stack per 2D projection image."""
+    if not series.images:
+        return []
+    groups: dict[tuple, list[ImageHeader]] = defaultdict(list)
+    for image in series.images:
+        positioned = image.position_mm is not None and image.orientation is not None
+        if not positioned and (image.number_of_frames == 1 or series.modality in PROJECTION_MODALITIES):
+            # A radiograph (or any image without a plane): its own stack, frames kept together.
+            key: tuple = ("file", image.path)
+        else:
+            key = (
+                "plane" if positioned else "frames",
+                _orientation_key(image) if positioned else image.path,
+                image.rows, image.columns, image.samples_per_pixel,
+                image.echo_number, image.stack_id,
+            )
+        groups[key].append(image)
+
+    stacks: list[Stack] = []
+    for key, images in groups.items():
+        parts = [images]
+        warnings: list[str] = []
+        labels = [""]
+        if key[0] == "plane" and _has_duplicate_positions(images):
+            for attribute, name in (("acquisition_number", "acquisition"), ("temporal_position", "time point")):
+                split = _split_by(images, attribute)
+                if split:
+                    parts = split
+                    labels = [f"{name} {getattr(p[0], attribute)}" for p in split]
+                    break
+            else:
+                parts, labels = _split_by_repeat(images)
+                warnings.append("Images repeat positions with nothing to tell them apart; split by order found")
+        for part, label in zip(parts, labels):
+            stacks.append(Stack(series, part, label, list(warnings)))
+
+    if len(stacks) > 1:
+        _label_stacks(stacks)
+    stacks.sort(key=lambda s: -len(s.images))
+    return stacks
+
+
+def _split_by_repeat(images: list[ImageHeader]) -> tuple[list[list[ImageHeader]], list[str]]:
+    """The n-th image found at each position goes to volume n (e.g. repeated dynamic phases)."""
+    by_position: dict[tuple | None, int] = defaultdict(int)
+    parts: dict[int, list[ImageHeader]] = defaultdict(list)
+    for image in sorted(images, key=lambda i: (i.instance_number or 0, i.path, i.frame_index)):
+        n = by_position[_position_key(image)]
+        by_position[_position_key(image)] += 1
+        parts[n].append(image)
+    return [parts[n] for n in sorted(parts)], [f"repeat {n + 1}" for n in sorted(parts)]
+
+
+def _label_stacks(stacks: list[Stack]) -> None:
+    """Give stacks that have no label yet one a person can tell apart."""
+    echoes = {s.images[0].echo_number for s in stacks}
+    unlabeled = [s for s in stacks if not s.label]
+    for n, stack in enumerate(unlabeled, start=1):
+        first = stack.images[0]
+        if len(echoes) > 1 and first.echo_number is not None:
+            stack.label = f"echo {first.echo_number}"
+        elif first.position_mm is None:
+            stack.label = f"image {first.instance_number if first.instance_number is not None else n}"
+        else:
+            stack.label = f"stack {n} of {len(unlabeled)}, {first.rows}x{first.columns}"

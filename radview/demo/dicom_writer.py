@@ -35,7 +35,7 @@ def base_dataset(
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = patient.study_date
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = "101500"
     ds.StudyID = str(1000 + patient.seed % 9000)
-    ds.AccessionNumber = f"A{patient.seed:06d}{study_key[:2].upper()}"
+    ds.AccessionNumber = f"A{patient.seed:06d}{sum(map(ord, study_key)) % 100:02d}"
     ds.ReferringPhysicianName = "REFERRER^DEMO"
     ds.StudyDescription = study_description
     ds.Modality = modality

@@ -39,8 +39,8 @@ def _label(image: ImageHeader) -> str:
     return f"image {image.instance_number}" if image.instance_number is not None else image.path
 
 
-def _ordered_geometry(stack: Stack) -> tuple[list[ImageHeader], dict]:
-    """Images in display order plus the Volume geometry fields."""
+def stack_geometry(stack: Stack) -> tuple[list[ImageHeader], dict]:
+    """Images in display order plus the Volume geometry fields (from headers alone, no pixels)."""
     images = stack.images
     first = images[0]
     warnings = list(stack.warnings)
@@ -98,7 +98,7 @@ def iter_load(stack: Stack, cancel: CancelToken | None = None) -> Iterator[Volum
     """
     if not stack.images:
         raise LoadError("the stack has no images")
-    images, geometry = _ordered_geometry(stack)
+    images, geometry = stack_geometry(stack)
     first = images[0]
     for image in images:
         try:

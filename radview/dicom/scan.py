@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pydicom
+from pydicom.fileset import FileSet
 
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.study_index import Patient, Series, SkippedFile, Study, StudyIndex
@@ -46,7 +47,7 @@ def list_candidate_files(root: Path) -> list[Path]:
 def _files_of_dicomdir(path: Path) -> list[Path]:
     """Files a DICOMDIR references (PS3.10 media), resolved against its folder."""
     try:
-        fileset = pydicom.fileset.FileSet(pydicom.dcmread(path))
+        fileset = FileSet(pydicom.dcmread(path))
         files = [Path(instance.path) for instance in fileset]
     except Exception as exc:
         raise HeaderError(f"{path}: unreadable DICOMDIR: {describe_exception(exc)}") from exc

@@ -1,0 +1,32 @@
+# RadView: `make run` sets up and runs the demo study; `make test` sets up and runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build lies on this project's machines; on a GPU workstation pip takes the CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+DEMO_DIR ?= demo-study
+
+.PHONY: setup run test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+$(DEMO_DIR)/ground-truth/ground-truth.json: | setup
+	$(PY) -m radview demo $(DEMO_DIR)
+
+run: setup $(DEMO_DIR)/ground-truth/ground-truth.json
+	$(PY) -m radview info $(DEMO_DIR)/dicom
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+bench: setup
+	$(PY) -m radview bench load --json bench-load.json
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) bench-load.json

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# System packages RadView and its tests need on Debian 12 / Ubuntu (run as root or with sudo).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  python3 python3-venv python3-pip make \
+  dicom3tools dcmtk \
+  libgl1 libegl1 libx11-6 libxkbcommon0 libfontconfig1 libfreetype6 libglib2.0-0 libdbus-1-3 fonts-dejavu-core \
+  xvfb xauth libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+  libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
+  libxcb-xkb1 libxkbcommon-x11-0

@@ -1,0 +1,1 @@
+"""`radview bench ...`: speed measurements against named baselines, as tables and JSON."""

@@ -1,0 +1,111 @@
+"""The `radview` command line: headless drivers of the same flow the window uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from radview import __version__
+
+
+def _print_progress(progress) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{progress.message}: {progress.done}/{progress.total}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from radview.demo.writer import write_demo_studies
+
+    truth = write_demo_studies(args.out_dir, seed=args.seed)
+    out = Path(args.out_dir)
+    print(f"Wrote synthetic phantom studies for {truth['patient']['name']} ({truth['patient']['id']}):")
+    print(f"  DICOM:        {out / 'dicom'}")
+    print(f"  ground truth: {out / 'ground-truth'}")
+    print("These are synthetic phantoms for testing and demonstration, not real patients.")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from radview.dicom.info import describe_index, index_as_dict
+    from radview.dicom.scan import scan_path
+
+    index = scan_path(args.path, progress=_print_progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(index_as_dict(index), indent=2))
+    else:
+        print(describe_index(index))
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from radview.dicom.convert import convert_path
+
+    written, errors = convert_path(args.path, args.out_dir, progress=_print_progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}")
+    for error in errors:
+        print(f"skipped {error}", file=sys.stderr)
+    if not written:
+        print("No image series could be converted.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "load":
+        from radview.bench.load import format_table, run_load_bench
+
+        report = run_load_bench(rounds=args.rounds)
+        print(format_table(report))
+    else:  # argparse limits the choices
+        raise AssertionError(args.what)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="radview", description="RadView radiology review workstation")
+    parser.add_argument("--version", action="version", version=f"radview {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="write synthetic phantom studies (chest CT, chest X-ray, brain MR)")
+    p.add_argument("out_dir")
+    p.add_argument("--seed", type=int, default=0, help="which synthetic patient (default 0)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("info", help="show the study tree, geometry, warnings and skipped files")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="write one NIfTI + JSON sidecar per series (dcm2niix layout)")
+    p.add_argument("path")
+    p.add_argument("out_dir")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("bench", help="speed benchmarks against named baselines")
+    p.add_argument("what", choices=["load"])
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--rounds", type=int, default=5)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FileNotFoundError as exc:
+        print(f"radview: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

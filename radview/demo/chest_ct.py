@@ -232,6 +232,8 @@ def _place_nodules(rng: np.random.Generator, lungs: list[_Lung], count: int) -> 
         attempts += 1
         lung = lungs[int(rng.integers(2))]
         diameter = float(np.round(np.exp(rng.uniform(np.log(3), np.log(30))), 1))
+        if lung.z_apex - lung.z_base < 40 + diameter:
+            continue  # a short scan: too little lung for a nodule here
         z = rng.uniform(lung.z_base + 20, lung.z_apex - 20)
         axes = lung.half_axes_at(z)
         if axes is None:

@@ -30,6 +30,7 @@ def _axial_affine_lps(origin: tuple[float, float, float], spacing: float, slice_
 
 
 def _save_mask(labels: np.ndarray, affine_lps: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     data, affine = to_nifti_layout(labels, affine_lps)
     image = nib.Nifti1Image(np.ascontiguousarray(data), affine)
     image.set_qform(affine, code=1)

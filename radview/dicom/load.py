@@ -98,7 +98,10 @@ def iter_load(stack: Stack, cancel: CancelToken | None = None) -> Iterator[Volum
     """
     if not stack.images:
         raise LoadError("the stack has no images")
-    images, geometry = stack_geometry(stack)
+    try:
+        images, geometry = stack_geometry(stack)
+    except ValueError as exc:  # degenerate ImageOrientationPatient
+        raise LoadError(f"{stack.images[0].path}: invalid image geometry: {exc}") from exc
     first = images[0]
     for image in images:
         try:

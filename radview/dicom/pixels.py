@@ -8,12 +8,14 @@ JPEG 2000, RLE, deflate, big endian, palette colour) goes through pydicom's deco
 from __future__ import annotations
 
 from collections import OrderedDict
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pydicom
 
 from radview.core.study_index import ImageHeader
-from radview.dicom.header import describe_exception
+from radview.dicom.header import UNCOMPRESSED_LITTLE_ENDIAN, describe_exception
+from radview.dicom.workers import shutdown_worker_pool, worker_pool
 
 # A header that claims more than this is corrupt or beyond a workstation: refuse it before
 # any allocation (a fuzzed Rows x Columns x Frames can ask for terabytes).
@@ -166,6 +168,22 @@ class DecodedFiles:
 
 def _decode_file(image: ImageHeader) -> np.ndarray:
     check_declared_size(image)
+    if image.transfer_syntax_uid in UNCOMPRESSED_LITTLE_ENDIAN:
+        return decode_file(image)
+    # Compressed data goes through native decoders that may abort the process on corrupt input.
+    try:
+        return worker_pool().submit(decode_file, image).result()
+    except BrokenProcessPool as exc:
+        shutdown_worker_pool()
+        raise PixelError(f"{image.path}: the image decoder crashed on this file (corrupt compressed data?)") from exc
+    except PixelError:
+        raise
+    except Exception as exc:  # e.g. an error the worker could not send back
+        raise PixelError(f"{image.path}: cannot decode pixels: {describe_exception(exc)}") from exc
+
+
+def decode_file(image: ImageHeader) -> np.ndarray:
+    """All frames of the file holding `image`, decoded by pydicom: (frames, rows, cols[, 3])."""
     try:
         ds = pydicom.dcmread(image.path, force=True)
         array = ds.pixel_array
@@ -173,7 +191,9 @@ def _decode_file(image: ImageHeader) -> np.ndarray:
             array = pydicom.pixels.apply_color_lut(array, ds)
     except MemoryError as exc:
         raise PixelError(f"{image.path}: not enough memory to decode the image") from exc
-    except Exception as exc:  # decoders raise many types on corrupt data
+    except (Exception, BaseException) as exc:  # noqa: B036 — Rust decoders panic with a BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
         syntax = pydicom.uid.UID(image.transfer_syntax_uid)
         name = syntax.name if syntax.is_valid else image.transfer_syntax_uid or "unknown"
         raise PixelError(f"{image.path}: cannot decode pixels ({name}): {describe_exception(exc)}") from exc

@@ -8,7 +8,6 @@ a process does not). Every file that cannot be used is listed with a reason; non
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +18,9 @@ from pydicom.fileset import FileSet
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.study_index import Patient, Series, SkippedFile, Study, StudyIndex
 from radview.dicom.header import FileHeader, HeaderError, describe_exception, read_file_header
+from radview.dicom.workers import shutdown_worker_pool, worker_pool
+
+__all__ = ["scan_path", "shutdown_worker_pool", "list_candidate_files", "build_tree"]
 
 # Below this many files a process pool costs more to start than it saves.
 PARALLEL_MIN_FILES = 200
@@ -66,29 +68,6 @@ def _read_chunk(paths: list[str]) -> list[FileHeader | SkippedFile]:
     return results
 
 
-_pool: cf.ProcessPoolExecutor | None = None
-
-
-def _worker_pool() -> cf.ProcessPoolExecutor:
-    """One pool for the life of the program: spawning workers costs ~0.3 s, so reuse them.
-
-    'spawn' (not fork): the GUI scans from a thread, and forking a threaded Qt process is unsafe.
-    """
-    global _pool
-    if _pool is None:
-        workers = max(1, min(4, (os.cpu_count() or 2)))
-        _pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    return _pool
-
-
-def shutdown_worker_pool() -> None:
-    """Stop the scan worker processes (tests and program exit)."""
-    global _pool
-    if _pool is not None:
-        _pool.shutdown(cancel_futures=True)
-        _pool = None
-
-
 def _read_all(
     paths: list[str], progress: ProgressCallback | None, cancel: CancelToken | None, parallel: bool | None
 ) -> Iterable[FileHeader | SkippedFile]:
@@ -105,7 +84,7 @@ def _read_all(
             report(progress, done, total, "Reading headers")
             yield from results
         return
-    pool = _worker_pool()
+    pool = worker_pool()
     futures = [pool.submit(_read_chunk, chunk) for chunk in chunks]
     try:
         for future in cf.as_completed(futures):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from pydicom.uid import generate_uid
 
 FAMILY_NAMES = ["PHANTOM", "SYNTHETIC", "DEMO", "TESTCASE", "MODEL", "SAMPLE", "REFERENCE", "SIMULATED"]
 GIVEN_NAMES = ["ALEX", "SAM", "ROBIN", "KIM", "JO", "CHARLIE", "RILEY", "JAMIE", "MORGAN", "TAYLOR"]
@@ -24,8 +24,12 @@ class SyntheticPatient:
     study_date: str
 
     def uid(self, *parts: object) -> str:
-        """A UID fixed by the seed and `parts` (2.25 root, PS3.5 B.2)."""
-        return generate_uid(prefix=None, entropy_srcs=["radview-demo", str(self.seed), *map(str, parts)])
+        """A UID fixed by the seed and `parts`: 2.25 + a 128-bit hash, as PS3.5 B.2 derives from a UUID.
+
+        (pydicom's generate_uid ignores its entropy sources without a prefix, so it is not used.)
+        """
+        text = "/".join(["radview-demo", str(self.seed), *map(str, parts)])
+        return "2.25." + str(int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big"))
 
 
 def synthetic_patient(seed: int) -> SyntheticPatient:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,17 +29,18 @@ def _time(fn: Callable[[], object], rounds: int) -> list[float]:
 
 
 def _peak_memory_child(folder: str) -> dict:
-    """Load in a fresh process and report its peak RSS growth against the volume's bytes."""
+    """Load in a fresh process; report the peak of memory allocated while loading (tracemalloc,
+    which numpy reports its buffers to) against the volume's bytes."""
     code = (
-        "import resource, sys, json\n"
+        "import tracemalloc, sys, json\n"
         "from radview.dicom.scan import scan_path\n"
         "from radview.dicom.stacks import split_series\n"
         "from radview.dicom.load import load_stack\n"
         "stack = split_series(scan_path(sys.argv[1], parallel=False).all_series()[0])[0]\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "tracemalloc.start()\n"
         "v = load_stack(stack)\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
-        "print(json.dumps({'volume_bytes': v.nbytes, 'peak_growth_bytes': after - before}))\n"
+        "peak = tracemalloc.get_traced_memory()[1]\n"
+        "print(json.dumps({'volume_bytes': v.nbytes, 'peak_growth_bytes': peak}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, folder], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

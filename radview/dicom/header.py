@@ -258,10 +258,11 @@ def _dataset_of(path: str) -> Dataset:
     try:
         return pydicom.dcmread(path, defer_size=DEFER_SIZE_BYTES, force=True)
     except Exception as exc:  # pydicom raises many kinds on malformed input (FACTS.md)
-        raise HeaderError(f"not readable as DICOM: {_describe(exc)}") from exc
+        raise HeaderError(f"not readable as DICOM: {describe_exception(exc)}") from exc
 
 
-def _describe(exc: BaseException) -> str:
+def describe_exception(exc: BaseException) -> str:
+    """One line naming an exception's type and first message line (for skipped-file reasons)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
@@ -279,7 +280,7 @@ def read_file_header(path: str) -> FileHeader:
     except MemoryError as exc:
         raise HeaderError("header too large to read (corrupt length?)") from exc
     except Exception as exc:  # lazy parsing fails at first access, in any of many types
-        raise HeaderError(f"malformed DICOM header: {_describe(exc)}") from exc
+        raise HeaderError(f"malformed DICOM header: {describe_exception(exc)}") from exc
 
 
 def _read_file_header(path: str) -> FileHeader:
@@ -342,7 +343,3 @@ def _read_file_header(path: str) -> FileHeader:
         raise HeaderError("image has no Series Instance UID (0020,000E)")
     return header
 
-
-def describe_exception(exc: BaseException) -> str:
-    """One line naming an exception's type and first message line (for skipped-file reasons)."""
-    return _describe(exc)

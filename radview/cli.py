@@ -99,8 +99,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radview",
+        description="RadView radiology review workstation. With no command, opens the window "
+        "(on PATH if given). Commands: " + ", ".join(sorted(COMMANDS)) + " (radview COMMAND --help).",
+    )
+    parser.add_argument("--version", action="version", version=f"radview {__version__}")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="DICOM folder(s), file(s) or DICOMDIR to open")
+    parser.add_argument("--screenshot", metavar="PNG", help="save the window once the first series shows")
+    parser.add_argument("--quit-after-shown", action="store_true", help="exit once the first series shows")
+    return parser
+
+
+COMMANDS = {"demo", "info", "convert", "bench"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line (or the window when no command is given); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        gui_args = build_gui_parser().parse_args(argv)
+        from radview.gui.app import run_app
+
+        return run_app(gui_args.paths, gui_args.screenshot, gui_args.quit_after_shown)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

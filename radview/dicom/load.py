@@ -16,6 +16,7 @@ from radview.core.geometry import analyse_stack
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.study_index import ImageHeader
 from radview.core.volume import SliceRef, Volume
+from radview.core.windowing import percentile_window
 from radview.dicom.pixels import (
     DecodedFiles,
     PixelError,
@@ -87,8 +88,8 @@ def _default_window(images: list[ImageHeader], voxels: np.ndarray) -> tuple[floa
     if voxels.ndim == 4:
         return 127.5, 255.0
     sample = voxels[min(len(voxels) - 1, len(images) // 2)]
-    low, high = np.percentile(sample, [0.5, 99.5])
-    return float((low + high) / 2), float(max(high - low, 1.0))
+    auto = percentile_window(sample)
+    return auto.level, auto.width
 
 
 def iter_load(stack: Stack, cancel: CancelToken | None = None) -> Iterator[Volume]:

@@ -100,22 +100,27 @@ def _read_all(
 
 
 def scan_path(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | list[str | os.PathLike[str]],
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     parallel: bool | None = None,
 ) -> StudyIndex:
-    """Scan a folder, file or DICOMDIR into a StudyIndex (headers only).
+    """Scan a folder, file or DICOMDIR (or a list of them, as dropped on the window) into a
+    StudyIndex (headers only).
 
     progress: called with Progress(done files, total files). cancel: checked between chunks;
     raises Cancelled. parallel: force worker processes on or off (default: by file count).
     """
-    root = Path(path)
-    if not root.exists():
-        raise FileNotFoundError(f"{root}: no such file or folder")
-    files = [os.fspath(p) for p in list_candidate_files(root)]
+    roots = [Path(p) for p in path] if isinstance(path, list) else [Path(path)]
+    files: list[str] = []
+    for root in roots:
+        if not root.exists():
+            raise FileNotFoundError(f"{root}: no such file or folder")
+        files.extend(os.fspath(p) for p in list_candidate_files(root))
+    files = list(dict.fromkeys(files))  # a file dropped beside its folder counts once
     report(progress, 0, len(files), "Reading headers")
-    index = StudyIndex(root=os.fspath(root), file_count=len(files))
+    root_name = os.fspath(roots[0]) if len(roots) == 1 else os.path.commonpath([os.fspath(r) for r in roots])
+    index = StudyIndex(root=root_name, file_count=len(files))
     headers: list[FileHeader] = []
     for result in _read_all(files, progress, cancel, parallel):
         if isinstance(result, SkippedFile):

@@ -1,0 +1,83 @@
+"""The user's settings: one JSON file, validated field by field.
+
+A broken or unreadable file never stops the app: the bad fields fall back to their defaults and
+the problems are returned so the caller can tell the user.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from radview.core.atomic import write_text_atomic
+
+MAX_RECENT_FOLDERS = 10
+LAYOUTS = ("1x1", "1x3", "2x2")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class Settings:
+    """Everything the user can set, with defaults that work on a fresh machine."""
+
+    reader_name: str = ""
+    recent_folders: list[str] = field(default_factory=list)
+    last_folder: str = ""
+    view_layout: str = "1x3"
+    device: str = "auto"
+    model_folders: list[str] = field(default_factory=list)
+    run_models_on_open: bool = True
+    # Qt's saveGeometry/saveState/splitter states, base64; the GUI owns their meaning.
+    window_state: dict[str, str] = field(default_factory=dict)
+
+    def add_recent_folder(self, folder: str) -> None:
+        """Put `folder` first in the recent list, without duplicates, at most MAX_RECENT_FOLDERS."""
+        self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder]
+        del self.recent_folders[MAX_RECENT_FOLDERS:]
+        self.last_folder = folder
+
+
+_CHOICES = {"view_layout": LAYOUTS, "device": DEVICES}
+
+
+def _valid(name: str, value: object, default: object) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str) and (name not in _CHOICES or value in _CHOICES[name])
+    if isinstance(default, list):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if isinstance(default, dict):
+        return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return False
+
+
+def load_settings(path: Path) -> tuple[Settings, list[str]]:
+    """Read settings from `path`: (settings, problems). A missing file is not a problem."""
+    settings = Settings()
+    path = Path(path)
+    if not path.exists():
+        return settings, []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return settings, [f"{path}: cannot be read ({exc}); using the default settings"]
+    if not isinstance(raw, dict):
+        return settings, [f"{path}: is not a JSON object; using the default settings"]
+    problems = []
+    for f in fields(Settings):
+        if f.name not in raw:
+            continue
+        default = getattr(settings, f.name)
+        if _valid(f.name, raw[f.name], default):
+            setattr(settings, f.name, raw[f.name])
+        else:
+            problems.append(f"{path}: setting '{f.name}' has an invalid value {raw[f.name]!r}; using {default!r}")
+    del settings.recent_folders[MAX_RECENT_FOLDERS:]
+    return settings, problems
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write settings atomically."""
+    write_text_atomic(Path(path), json.dumps(asdict(settings), indent=2))

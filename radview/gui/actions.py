@@ -1,0 +1,116 @@
+"""Every command of the window, its menu, shortcut and tooltip, in one table.
+
+The menus, the shortcuts and Help > Keyboard shortcuts are all built from ACTIONS, so a command
+cannot lack a shortcut or a tooltip without a test noticing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str  # also the window's handler: `action_<name>`
+    menu: str
+    text: str
+    shortcuts: tuple[str, ...]
+    tip: str
+    checkable: bool = False
+    group: str = ""  # actions of one group exclude each other (tools, layouts)
+
+    @property
+    def viewer_only(self) -> bool:
+        """Keys of the viewer menus act only while the views have focus, so the arrow keys
+        still move through the study browser when it has focus."""
+        return self.menu in ("&Navigate", "&Window", "&Tools") or self.name in VIEWER_VIEW_ACTIONS
+
+
+VIEWER_VIEW_ACTIONS = {"fit", "zoom_in", "zoom_out", "invert", "cine"}
+_PRESET_KEYS = ("1", "2", "3", "4", "5")
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_folder", "&File", "Open &Folder...", ("Ctrl+O",), "Scan a folder (or DICOMDIR) and open its first series"),
+    ActionSpec("open_files", "&File", "Open F&iles...", ("Ctrl+Shift+O",), "Open one or more DICOM files"),
+    ActionSpec("quit", "&File", "&Quit", ("Ctrl+Q",), "Close RadView (layout and recent folders are kept)"),
+    ActionSpec("layout_1x1", "&View", "Layout 1x1", ("Ctrl+1",), "One view: the active plane", True, "layout"),
+    ActionSpec("layout_1x3", "&View", "Layout 1x3", ("Ctrl+2",), "Axial, coronal and sagittal side by side", True, "layout"),
+    ActionSpec("layout_2x2", "&View", "Layout 2x2", ("Ctrl+3",), "Axial, coronal, sagittal and a 10 mm axial MIP", True, "layout"),
+    ActionSpec("fit", "&View", "&Fit to Window", ("F",), "Fit the whole image in every view"),
+    ActionSpec("zoom_in", "&View", "Zoom &In", ("+", "="), "Zoom in the active view (also Ctrl+wheel)"),
+    ActionSpec("zoom_out", "&View", "Zoom &Out", ("-",), "Zoom out the active view (also Ctrl+wheel)"),
+    ActionSpec("invert", "&View", "&Invert Grey Scale", ("I",), "Show black as white and white as black"),
+    ActionSpec("cine", "&View", "&Cine Play/Stop", ("Space",), "Play the active view's slices as a loop", True),
+    ActionSpec("next_slice", "&Navigate", "Next Slice", ("Down", "Right"), "One slice forward (also the wheel)"),
+    ActionSpec("previous_slice", "&Navigate", "Previous Slice", ("Up", "Left"), "One slice back (also the wheel)"),
+    ActionSpec("page_down", "&Navigate", "10 Slices Forward", ("PgDown",), "Ten slices forward"),
+    ActionSpec("page_up", "&Navigate", "10 Slices Back", ("PgUp",), "Ten slices back"),
+    ActionSpec("first_slice", "&Navigate", "First Slice", ("Home",), "Go to the first slice"),
+    ActionSpec("last_slice", "&Navigate", "Last Slice", ("End",), "Go to the last slice"),
+    ActionSpec("next_view", "&Navigate", "Next View", ("V",), "Make the next view active"),
+    *(
+        ActionSpec(f"preset_{n}", "&Window", f"{name} W {w} L {lvl}", (key,), f"CT {name.lower()} window: width {w} HU, level {lvl} HU")
+        for n, (key, (name, w, lvl)) in enumerate(
+            zip(_PRESET_KEYS, (("Lung", 1500, -600), ("Mediastinum", 350, 40), ("Bone", 2000, 400),
+                               ("Brain", 80, 40), ("Abdomen", 400, 50)), strict=True)
+        )
+    ),
+    ActionSpec("window_default", "&Window", "DICOM Default Window", ("0",), "The window stored in the images (or an automatic one)"),
+    ActionSpec("tool_crosshair", "&Tools", "&Crosshair", ("C", "Esc"), "Left click sets the linked crosshair", True, "tool"),
+    ActionSpec("tool_pan", "&Tools", "&Pan", ("P",), "Left drag pans (middle drag always pans)", True, "tool"),
+    ActionSpec("tool_zoom", "&Tools", "&Zoom", ("Z",), "Left drag up/down zooms", True, "tool"),
+    ActionSpec("tool_distance", "&Tools", "&Distance (mm)", ("D",), "Left drag measures a distance in mm", True, "tool"),
+    ActionSpec("tool_angle", "&Tools", "An&gle", ("G",), "Drag the first arm, click the end of the second", True, "tool"),
+    ActionSpec("tool_ellipse", "&Tools", "&Ellipse ROI", ("O",), "Left drag draws an ellipse: mean, SD, min, max, area", True, "tool"),
+    ActionSpec("tool_rectangle", "&Tools", "&Rectangle ROI", ("B",), "Left drag draws a rectangle: mean, SD, min, max, area", True, "tool"),
+    ActionSpec("delete_measurement", "&Tools", "Delete Measurement", ("Del", "Backspace"), "Delete the selected measurement"),
+    ActionSpec("shortcuts", "&Help", "&Keyboard Shortcuts", ("F1",), "List every command and its keys"),
+    ActionSpec("about", "&Help", "&About RadView", ("Ctrl+F1",), "Version, folders and the log file"),
+)
+
+
+def build_actions(
+    window: QMainWindow, viewer: QWidget, handler: Callable[[str], Callable[[], None]]
+) -> dict[str, QAction]:
+    """Create the menus and QActions of `window`; handler(name) gives the slot of an action.
+
+    Viewer actions get their keys only while `viewer` (or a child) has focus.
+    """
+    menus: dict[str, QMenu] = {}
+    actions: dict[str, QAction] = {}
+    groups: dict[str, list[QAction]] = {}
+    for spec in ACTIONS:
+        if spec.menu not in menus:
+            menus[spec.menu] = window.menuBar().addMenu(spec.menu)
+        action = QAction(spec.text, window)
+        action.setObjectName(spec.name)
+        action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+        keys = ", ".join(spec.shortcuts)
+        action.setToolTip(f"{spec.tip} ({keys})")
+        action.setStatusTip(spec.tip)
+        action.setCheckable(spec.checkable)
+        action.triggered.connect(handler(spec.name))
+        menus[spec.menu].addAction(action)
+        if spec.viewer_only:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            viewer.addAction(action)
+        else:
+            window.addAction(action)  # shortcuts work with the menu bar hidden too
+        if spec.group:
+            groups.setdefault(spec.group, []).append(action)
+        actions[spec.name] = action
+    for members in groups.values():
+        group = QActionGroup(window)
+        for action in members:
+            group.addAction(action)
+    return actions
+
+
+def shortcut_rows() -> list[tuple[str, str, str, str]]:
+    """(menu, command, keys, what it does) for the help dialog, in menu order."""
+    return [(s.menu.replace("&", ""), s.text.replace("&", ""), ", ".join(s.shortcuts), s.tip) for s in ACTIONS]

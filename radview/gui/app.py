@@ -1,0 +1,76 @@
+"""Start the window: Qt application, theme, settings, log file, exception hook.
+
+Only Qt and the viewer load here; torch and the models load later, in the background, so the
+window appears quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from radview.core.settings import load_settings
+from radview.logs import setup_logging
+from radview.user_dirs import settings_path
+
+log = logging.getLogger("radview.gui")
+
+
+def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: bool = False) -> int:
+    """Open the window (on `paths` if given) and run until it closes; returns the exit status.
+
+    screenshot: once the first series is on screen, save the window there (PNG).
+    quit_after_shown: exit once it is on screen (smoke tests and time-to-window measurements).
+    """
+    started = time.perf_counter()
+    setup_logging()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    import pyqtgraph as pg
+
+    from radview.gui.error_dialog import install_exception_hook, show_error
+    from radview.gui.main_window import MainWindow
+    from radview.gui.theme import apply_dark_theme
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("RadView")
+    app.setOrganizationName("RadView")
+    apply_dark_theme(app)
+    path = settings_path()
+    settings, problems = load_settings(path)
+    window = MainWindow(settings, path)
+    install_exception_hook(window)
+    window.show()
+    shown_s = time.perf_counter() - started
+    log.info("window shown %.3f s after launch", shown_s)
+    print(f"radview: window shown after {shown_s:.3f} s", flush=True)
+    for problem in problems:
+        show_error(window, "Settings", problem, "The defaults are used; saving settings will repair the file.")
+
+    def first_series_shown(volume) -> None:
+        # let Qt paint the first slice before the screenshot
+        QTimer.singleShot(300, lambda: _after_shown(window, screenshot, quit_after_shown))
+
+    if screenshot or quit_after_shown:
+        window.series_shown.connect(first_series_shown)
+        if not paths and quit_after_shown:
+            QTimer.singleShot(0, app.quit)
+    if paths:
+        window.open_path(paths if len(paths) > 1 else paths[0])
+    return app.exec()
+
+
+def _after_shown(window, screenshot: str | None, quit_after_shown: bool) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    if screenshot:
+        Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(screenshot)
+        print(f"radview: saved a screenshot of '{window.windowTitle()}' to {screenshot}", flush=True)
+    if quit_after_shown:
+        window.close()
+        QApplication.instance().quit()

@@ -1,0 +1,402 @@
+"""The main window: menus, study browser, views, layers and the status bar.
+
+It drives the same services as the command line: scan_path -> split_series -> iter_load, run
+through the TaskRunner so the window never waits on them.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+
+from radview import __version__
+from radview.core.overlays import LabelLayer, MarkerLayer
+from radview.core.progress import Progress
+from radview.core.settings import Settings, save_settings
+from radview.core.study_index import StudyIndex
+from radview.core.volume import Volume
+from radview.core.windowing import CT_PRESETS, WindowLevel
+from radview.dicom.load import iter_load
+from radview.dicom.scan import scan_path
+from radview.dicom.stacks import Stack
+from radview.dicom.thumbnail import stack_thumbnail
+from radview.gui.actions import build_actions
+from radview.gui.error_dialog import readable, show_error
+from radview.gui.layers_panel import LayersPanel
+from radview.gui.shortcuts_dialog import ShortcutsDialog
+from radview.gui.study_browser import StudyBrowser, patient_name
+from radview.gui.task_status import TaskStatus
+from radview.gui.view_box import Tool
+from radview.gui.viewer_area import ViewerArea
+from radview.gui.workers import TaskContext, TaskRunner
+from radview.logs import log_file
+from radview.user_dirs import data_dir
+
+log = logging.getLogger("radview.gui")
+
+
+def _b64(data: QByteArray) -> str:
+    return base64.b64encode(bytes(data.data())).decode("ascii")
+
+
+def _unb64(text: str) -> QByteArray:
+    try:
+        return QByteArray(base64.b64decode(text.encode("ascii"), validate=True))
+    except ValueError:
+        return QByteArray()
+
+
+class MainWindow(QMainWindow):
+    """One study at a time; the views, browser and layers follow it."""
+
+    series_shown = Signal(object)  # Volume, once its first slice is on screen
+    series_loaded = Signal(object)  # Volume, once every slice is in
+    index_scanned = Signal(object)  # StudyIndex
+
+    def __init__(self, settings: Settings, settings_path: Path) -> None:
+        super().__init__()
+        self.settings = settings
+        self.settings_path = settings_path
+        self.setWindowTitle("RadView")
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.runner = TaskRunner(self)
+        self.index: StudyIndex | None = None
+        self.stack: Stack | None = None
+        self.volume: Volume | None = None
+
+        self.area = ViewerArea()
+        self.area.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setCentralWidget(self.area)
+        self.browser = StudyBrowser()
+        self.layers_panel = LayersPanel()
+        studies = self._dock(self.browser, "Studies", "studiesDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        layers = self._dock(self.layers_panel, "Layers", "layersDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([studies, layers], [360, 220], Qt.Orientation.Horizontal)
+
+        self.cursor_label = QLabel("")
+        self.cursor_label.setObjectName("cursorReadout")
+        self.statusBar().addWidget(self.cursor_label, 1)
+        self.task_status = TaskStatus(self.runner)
+        self.statusBar().addPermanentWidget(self.task_status)
+
+        self.actions_ = build_actions(self, self.area, lambda name: getattr(self, f"action_{name}"))
+        self.recent_menu = self.menuBar().actions()[0].menu().addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.actions_[f"layout_{settings.view_layout}"].setChecked(True)
+        self.actions_["tool_crosshair"].setChecked(True)
+        self.area.set_layout(settings.view_layout)
+
+        self.browser.stack_activated.connect(self.load_stack)
+        self.area.cursor_text.connect(self.cursor_label.setText)
+        self.area.layers_changed.connect(self._refresh_layers_panel)
+        self.area.marker_clicked.connect(lambda mid: self.statusBar().showMessage(f"Marker {mid} selected", 3000))
+        self.layers_panel.changed.connect(self.area.overlays_changed)
+        self.layers_panel.go_to_marker.connect(self.area.go_to_marker)
+        self._restore_window_state()
+        if not settings.window_state.get("geometry"):
+            self.resize(1400, 900)
+
+    def _dock(self, widget: QWidget, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # ----- opening ---------------------------------------------------------------------------
+    def open_path(self, path: str | Path | list[str]) -> None:
+        """Scan a folder, file or DICOMDIR (or dropped files) in the background, then show it."""
+        paths = [str(p) for p in path] if isinstance(path, list) else [str(path)]
+        if len(paths) == 1:
+            folder = paths[0] if Path(paths[0]).is_dir() else str(Path(paths[0]).parent)
+            self.settings.add_recent_folder(folder)
+        name = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} files"
+        self.runner.run(
+            f"Scanning {name}",
+            lambda ctx: scan_path(paths if len(paths) > 1 else paths[0], progress=ctx.report, cancel=ctx.cancel),
+            self._scanned,
+            lambda exc: show_error(self, "Cannot open", f"{paths[0]}: {readable(exc)}",
+                                   "Check that the folder exists and that you may read it."),
+            key="scan",
+        )
+
+    def _scanned(self, index: StudyIndex) -> None:
+        self.index = index
+        self.browser.show_index(index)
+        self.index_scanned.emit(index)
+        skipped = f"; {len(index.skipped)} files skipped (see the browser)" if index.skipped else ""
+        self.statusBar().showMessage(f"{index.file_count} files scanned{skipped}", 8000)
+        if not self.browser.stacks:
+            show_error(self, "No images", f"{index.root}: no DICOM images were found{skipped}.",
+                       "Choose a folder that holds DICOM files (or a DICOMDIR).")
+            return
+        # the series a radiologist reads first is usually the largest volume
+        first = max(self.browser.stacks, key=lambda s: len(s.images))
+        self.load_stack(first)
+        self._make_thumbnails(list(self.browser.stacks))
+
+    def _make_thumbnails(self, stacks: list[Stack]) -> None:
+        def work(ctx: TaskContext) -> None:
+            for n, stack in enumerate(stacks):
+                ctx.cancel.raise_if_cancelled()
+                try:
+                    ctx.partial((n, stack_thumbnail(stack)))
+                except Exception as exc:  # a thumbnail is a nicety; the load reports the real error
+                    log.warning("no thumbnail for %s: %s", stack.description, exc)
+
+        def show(result: tuple[int, np.ndarray]) -> None:
+            if self.browser.stacks is stacks or self.browser.stacks == stacks:
+                self.browser.set_thumbnail(*result)
+
+        self.runner.run("Thumbnails", work, lambda _: None, lambda exc: None, on_partial=show, key="thumbnails")
+
+    def load_stack(self, stack: Stack) -> None:
+        """Load a stack progressively: the first slice shows at once, the rest fills in."""
+        self.stack = stack
+        self.browser.select_stack(stack)
+
+        def work(ctx: TaskContext) -> Volume:
+            volume = None
+            for volume in iter_load(stack, ctx.cancel):
+                ctx.partial(volume)
+                ctx.report(_progress(volume))
+            return volume
+
+        self.runner.run(
+            f"Loading {stack.description}",
+            work,
+            self._loaded,
+            lambda exc: show_error(self, "Cannot load series", f"{stack.description}: {readable(exc)}",
+                                   "Other series of the study can still be opened from the browser."),
+            on_partial=self._partial_volume,
+            key="load",
+        )
+
+    def _partial_volume(self, volume: Volume) -> None:
+        if volume is not self.volume:
+            self.volume = volume
+            self.area.show_volume(volume, self._header_text())
+            self.area.setFocus()
+            self.setWindowTitle(f"RadView — {self._patient_title()}")
+            self._refresh_layers_panel()
+            self.series_shown.emit(volume)
+        else:
+            self.area.volume_grew()
+
+    def _loaded(self, volume: Volume) -> None:
+        self.area.volume_complete()
+        if self.stack is not None and volume.warnings:
+            self.browser.add_warnings(self.stack, volume.warnings)
+            self.statusBar().showMessage("⚠ " + "; ".join(volume.warnings), 15000)
+        self.series_loaded.emit(volume)
+
+    def _patient_title(self) -> str:
+        if self.index is None or self.stack is None:
+            return ""
+        patient = self.index.patient_of(self.stack.series)
+        return f"{patient_name(patient.name)} ({patient.patient_id}) — {self.stack.description}"
+
+    def _header_text(self) -> str:
+        if self.index is None or self.stack is None:
+            return ""
+        patient = self.index.patient_of(self.stack.series)
+        study = self.index.study_of(self.stack.series)
+        born = f"{patient.birth_date[:4]}-{patient.birth_date[4:6]}-{patient.birth_date[6:]}" if len(patient.birth_date) == 8 else "?"
+        date = f"{study.date[:4]}-{study.date[4:6]}-{study.date[6:]}" if len(study.date) == 8 else study.date
+        return (f"{patient_name(patient.name)}\nID {patient.patient_id}  {patient.sex or '?'}  born {born}\n"
+                f"{date}  {study.description}")
+
+    # ----- overlays (the API the AI results use) --------------------------------------------
+    def add_label_layer(self, layer: LabelLayer) -> None:
+        self.area.add_label_layer(layer)
+
+    def add_marker_layer(self, layer: MarkerLayer) -> None:
+        self.area.add_marker_layer(layer)
+
+    def _refresh_layers_panel(self) -> None:
+        self.layers_panel.show_layers(self.area.layers())
+
+    # ----- drag and drop ---------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt naming)
+        if event.mimeData().hasUrls() and all(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths if len(paths) > 1 else paths[0])
+
+    # ----- settings --------------------------------------------------------------------------
+    def _restore_window_state(self) -> None:
+        state = self.settings.window_state
+        if state.get("geometry"):
+            self.restoreGeometry(_unb64(state["geometry"]))
+        if state.get("state"):
+            self.restoreState(_unb64(state["state"]))
+
+    def save_settings(self) -> None:
+        self.settings.window_state = {"geometry": _b64(self.saveGeometry()), "state": _b64(self.saveState())}
+        self.settings.view_layout = self.area.layout_name
+        try:
+            save_settings(self.settings, self.settings_path)
+        except OSError as exc:
+            log.error("cannot save settings to %s: %s", self.settings_path, exc)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.area.stop_cine()
+        self.runner.cancel_all()
+        self.save_settings()
+        super().closeEvent(event)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.settings.recent_folders:
+            self.recent_menu.addAction(folder, lambda f=folder: self.open_path(f))
+        if not self.settings.recent_folders:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    # ----- action handlers (names from radview.gui.actions.ACTIONS) --------------------------
+    def action_open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder", self.settings.last_folder or str(Path.home()))
+        if folder:
+            self.open_path(folder)
+
+    def action_open_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open DICOM files", self.settings.last_folder or str(Path.home()))
+        if files:
+            self.open_path(files if len(files) > 1 else files[0])
+
+    def action_quit(self) -> None:
+        self.close()
+
+    def _set_layout(self, name: str) -> None:
+        self.area.set_layout(name)
+        self.actions_[f"layout_{name}"].setChecked(True)
+
+    def action_layout_1x1(self) -> None:
+        self._set_layout("1x1")
+
+    def action_layout_1x3(self) -> None:
+        self._set_layout("1x3")
+
+    def action_layout_2x2(self) -> None:
+        self._set_layout("2x2")
+
+    def action_fit(self) -> None:
+        self.area.fit_all()
+
+    def action_zoom_in(self) -> None:
+        self.area.active_view.zoom(1.25)
+
+    def action_zoom_out(self) -> None:
+        self.area.active_view.zoom(0.8)
+
+    def action_invert(self) -> None:
+        self.area.toggle_invert()
+
+    def action_cine(self) -> None:
+        self.area.toggle_cine()
+        self.actions_["cine"].setChecked(self.area.cine_running)
+
+    def action_next_slice(self) -> None:
+        self.area.step(1)
+
+    def action_previous_slice(self) -> None:
+        self.area.step(-1)
+
+    def action_page_down(self) -> None:
+        self.area.step(10)
+
+    def action_page_up(self) -> None:
+        self.area.step(-10)
+
+    def action_first_slice(self) -> None:
+        self.area.go_to_end(last=False)
+
+    def action_last_slice(self) -> None:
+        self.area.go_to_end(last=True)
+
+    def action_next_view(self) -> None:
+        views = self.area.views
+        if self.area.active_view in views:
+            self.area.set_active(views[(views.index(self.area.active_view) + 1) % len(views)])
+
+    def _preset(self, n: int) -> None:
+        if self.volume is None:
+            return
+        if self.volume.modality != "CT":
+            self.statusBar().showMessage("Presets are in HU and apply to CT; use right-drag or 0 (default)", 5000)
+            return
+        self.area.apply_window(CT_PRESETS[n])
+
+    def action_preset_0(self) -> None:
+        self._preset(0)
+
+    def action_preset_1(self) -> None:
+        self._preset(1)
+
+    def action_preset_2(self) -> None:
+        self._preset(2)
+
+    def action_preset_3(self) -> None:
+        self._preset(3)
+
+    def action_preset_4(self) -> None:
+        self._preset(4)
+
+    def action_window_default(self) -> None:
+        if self.volume is not None:
+            self.area.apply_window(WindowLevel(self.volume.window_width, self.volume.window_center, "Default"))
+
+    def _tool(self, tool: Tool) -> None:
+        self.area.set_tool(tool)
+        self.actions_[f"tool_{tool.value}"].setChecked(True)
+
+    def action_tool_crosshair(self) -> None:
+        self._tool(Tool.CROSSHAIR)
+
+    def action_tool_pan(self) -> None:
+        self._tool(Tool.PAN)
+
+    def action_tool_zoom(self) -> None:
+        self._tool(Tool.ZOOM)
+
+    def action_tool_distance(self) -> None:
+        self._tool(Tool.DISTANCE)
+
+    def action_tool_angle(self) -> None:
+        self._tool(Tool.ANGLE)
+
+    def action_tool_ellipse(self) -> None:
+        self._tool(Tool.ELLIPSE)
+
+    def action_tool_rectangle(self) -> None:
+        self._tool(Tool.RECTANGLE)
+
+    def action_delete_measurement(self) -> None:
+        if not self.area.delete_selected_measurement():
+            self.statusBar().showMessage("Click a measurement first to select it", 3000)
+
+    def action_shortcuts(self) -> None:
+        ShortcutsDialog(self).open()
+
+    def action_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About RadView",
+            f"RadView {__version__}\n\nSettings: {self.settings_path}\nLog file: {log_file()}\n"
+            f"Study workspaces: {data_dir()}\n\nA review workstation. AI results are suggestions for a "
+            "radiologist to verify, never a diagnosis.",
+        )
+
+
+def _progress(volume: Volume) -> Progress:
+    return Progress(volume.slices_loaded, volume.shape[0], "slices")

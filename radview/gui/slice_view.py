@@ -1,0 +1,452 @@
+"""One slice view: a plane of a volume with its overlays, crosshair, measurements and corner text.
+
+The view works in in-plane mm: its ViewBox data coordinates are mm along the screen's right and
+down, so aspect ratio, zoom and ROI sizes are exact. The displayed arrays are numpy views of the
+volume and of the label layers (transposed/flipped, never copied); one QTransform maps display
+pixels to mm, shared by the image, the masks and the crosshair, so they align to the voxel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QPen, QColor, QTransform
+from PySide6.QtWidgets import QGraphicsLineItem, QLabel
+
+from radview.core.measurements import Measurement, MeasurementKind, measurement_values
+from radview.core.overlays import LabelLayer, MarkerLayer, MaskStyle, outline
+from radview.core.planes import Plane, PlaneLayout, plane_layout
+from radview.core.volume import Volume
+from radview.core.windowing import WindowLevel
+from radview.gui.marker_items import MarkerGraphics
+from radview.gui.measure_items import MeasurementGraphics
+from radview.gui.view_box import SliceViewBox, Tool
+
+GREY = np.linspace(0, 255, 256).astype(np.uint8)
+GREY_INVERTED = GREY[::-1].copy()
+CROSSHAIR_COLORS = {Plane.AXIAL: (80, 160, 255), Plane.CORONAL: (90, 220, 110), Plane.SAGITTAL: (255, 110, 90)}
+
+
+class SliceView(pg.GraphicsView):
+    """Shows one plane of one volume. The parent area links views through the signals."""
+
+    index_changed = Signal(int)
+    window_changed = Signal(object)  # WindowLevel
+    focus_requested = Signal(object)  # LPS mm point the user clicked
+    cursor_text = Signal(str)
+    measurement_added = Signal(object)  # Measurement
+    measurement_changed = Signal(object, bool)  # Measurement, finished
+    measurement_removed = Signal(int)
+    measurement_selected = Signal(int)
+    marker_clicked = Signal(str)
+    activated = Signal()
+
+    def __init__(self, plane: Plane = Plane.AXIAL, slab_mm: float = 0.0, parent=None) -> None:
+        super().__init__(parent, background=(0, 0, 0))
+        self.plane = plane
+        self.slab_mm = slab_mm  # > 0: maximum intensity projection over this thickness
+        self.view_box = SliceViewBox()
+        self.setCentralItem(self.view_box)
+        self.volume: Volume | None = None
+        self.layout_: PlaneLayout | None = None
+        self.index = 0
+        self.window = WindowLevel(400, 40)
+        self.inverted = False
+        self.header_text = ""
+        self.value_unit = ""
+        self._to_mm = np.eye(2)
+        self._from_mm = np.eye(2)
+        self._label_layers: list[LabelLayer] = []
+        self._mask_items: dict[int, pg.ImageItem] = {}
+        self._marker_layers: list[MarkerLayer] = []
+        self._measurements: list[Measurement] = []
+        self._focus_lps: np.ndarray | None = None
+        self._drawing: Measurement | None = None
+        self._angle_first_arm: tuple[QPointF, QPointF] | None = None
+
+        self.display_root = pg.ItemGroup()
+        self.view_box.addItem(self.display_root)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item.setParentItem(self.display_root)
+        self._cross_lines = [QGraphicsLineItem(self.display_root) for _ in range(2)]
+        for line in self._cross_lines:
+            line.setZValue(30)
+        self.markers = MarkerGraphics(self.view_box, self.marker_clicked.emit)
+        self.measure_graphics = MeasurementGraphics(
+            self.view_box, self._measurement_moved, self.measurement_removed.emit, self._select_measurement
+        )
+        self._labels = {name: self._make_label(name) for name in ("tl", "tr", "bl", "br", "top", "bottom", "left", "right")}
+        self.view_box.scrolled.connect(self.step)
+        self.view_box.window_dragged.connect(self._drag_window)
+        self.view_box.left_clicked.connect(self._clicked)
+        self.view_box.left_dragged.connect(self._dragged)
+        self.view_box.sigRangeChanged.connect(lambda *_: self._update_corner_text())
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.setToolTip("")
+
+    # ----- content -----------------------------------------------------------------------
+    def set_volume(self, volume: Volume, header_text: str = "") -> None:
+        """Show `volume` (it may still be filling); starts on its first slice, fitted."""
+        self.volume = volume
+        self.layout_ = plane_layout(volume, self.plane)
+        self.header_text = header_text
+        self.value_unit = volume.value_unit
+        self.inverted = False
+        self._to_mm = self.layout_.display_to_plane_mm()
+        self._from_mm = np.linalg.inv(self._to_mm)
+        m = self._to_mm
+        self.display_root.setTransform(QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], 0.0, 0.0))
+        self.index = 0 if self.plane is Plane.AXIAL else self.layout_.slice_count // 2
+        labels = self.layout_.edge_labels() if volume.has_patient_geometry else {}
+        for side in ("top", "bottom", "left", "right"):
+            self._labels[side].setText(labels.get(side, ""))
+        self.refresh()
+        self.fit()
+
+    @property
+    def slice_count(self) -> int:
+        return self.layout_.slice_count if self.layout_ else 0
+
+    def set_index(self, index: int) -> None:
+        """Go to slice `index` of this plane (clipped)."""
+        if not self.layout_:
+            return
+        index = int(np.clip(index, 0, self.slice_count - 1))
+        if index != self.index:
+            self.index = index
+            self.refresh()
+            self.index_changed.emit(index)
+
+    def step(self, slices: int) -> None:
+        self.set_index(self.index + slices)
+
+    def set_window(self, window: WindowLevel) -> None:
+        self.window = window
+        self._paint_image()
+        self._update_corner_text()
+
+    def set_inverted(self, inverted: bool) -> None:
+        self.inverted = inverted
+        self._paint_image()
+
+    def set_tool(self, tool: Tool) -> None:
+        self.view_box.tool = tool
+        self._angle_first_arm = None
+
+    def set_label_layers(self, layers: list[LabelLayer]) -> None:
+        """Draw these mask layers (on this volume's grid) over the image."""
+        for layer_id in list(self._mask_items):
+            if all(layer.id != layer_id for layer in layers):
+                self.view_box.scene().removeItem(self._mask_items.pop(layer_id))
+        self._label_layers = list(layers)
+        for z, layer in enumerate(self._label_layers):
+            if layer.id not in self._mask_items:
+                item = pg.ImageItem(axisOrder="row-major")
+                item.setParentItem(self.display_root)
+                self._mask_items[layer.id] = item
+            self._mask_items[layer.id].setZValue(10 + z)
+        self._paint_masks()
+
+    def set_marker_layers(self, layers: list[MarkerLayer], selected_id: str | None = None) -> None:
+        self._marker_layers = list(layers)
+        self.markers.selected_id = selected_id
+        self._paint_markers()
+
+    def set_measurements(self, measurements: list[Measurement], selected_id: int | None = None) -> None:
+        self._measurements = list(measurements)
+        self.measure_graphics.selected_id = selected_id
+        self._paint_measurements()
+
+    def set_focus(self, point_lps_mm: np.ndarray | None, move_slice: bool = True) -> None:
+        """Put the crosshair on a patient point; with move_slice, show the slice through it."""
+        self._focus_lps = None if point_lps_mm is None else np.asarray(point_lps_mm, float)
+        if move_slice and self._focus_lps is not None and self.volume is not None:
+            voxel = self.volume.patient_mm_to_voxel(self._focus_lps)
+            self.set_index(int(np.rint(voxel[self.layout_.fixed_axis])))
+        self._paint_crosshair()
+
+    def centre_on(self, point_lps_mm: np.ndarray) -> None:
+        """Pan (keeping the zoom) so a patient point sits in the middle of the view."""
+        x, y, _ = self._lps_to_view(point_lps_mm)
+        rect = self.view_box.viewRect()
+        self.view_box.translateBy(x=x - rect.center().x(), y=y - rect.center().y())
+
+    def refresh(self) -> None:
+        """Repaint the current slice and everything on it (also as a progressive load fills)."""
+        self._paint_image()
+        self._paint_masks()
+        self._paint_crosshair()
+        self._paint_markers()
+        self._paint_measurements()
+        self._update_corner_text()
+
+    def fit(self) -> None:
+        """Fit the whole slice in the view."""
+        if not self.layout_:
+            return
+        rows, cols = self.layout_.display_shape
+        corners = self._to_mm @ np.array([[0, cols, 0, cols], [0, 0, rows, rows]], float)
+        self.view_box.setRange(
+            xRange=(corners[0].min(), corners[0].max()), yRange=(corners[1].min(), corners[1].max()), padding=0.02
+        )
+
+    def zoom(self, factor: float) -> None:
+        self.view_box.scaleBy(s=1.0 / factor)
+
+    @property
+    def zoom_factor(self) -> float:
+        """Screen pixels per image pixel along the screen's x."""
+        if not self.layout_:
+            return 1.0
+        mm_per_screen_px = self.view_box.viewPixelSize()[0]
+        return float(np.linalg.norm(self._to_mm[:, 0]) / mm_per_screen_px) if mm_per_screen_px > 0 else 1.0
+
+    # ----- coordinates ---------------------------------------------------------------------
+    def view_to_voxel(self, x_mm: float, y_mm: float, index: float | None = None) -> np.ndarray:
+        """View mm (x, y) on this plane's slice -> fractional voxel (k, j, i)."""
+        dx, dy = self._from_mm @ np.array([x_mm, y_mm])
+        return self.layout_.display_to_voxel(dx, dy, self.index if index is None else index)
+
+    def view_to_lps(self, x_mm: float, y_mm: float) -> np.ndarray:
+        return self.volume.voxel_to_patient_mm(self.view_to_voxel(x_mm, y_mm))
+
+    def _lps_to_view(self, point_lps_mm: np.ndarray) -> tuple[float, float, float]:
+        """LPS mm -> (x mm, y mm, fractional slice index) in this view."""
+        dx, dy, depth = self.layout_.voxel_to_display(self.volume.patient_mm_to_voxel(point_lps_mm))
+        x, y = self._to_mm @ np.array([dx, dy])
+        return float(x), float(y), depth
+
+    def display_image(self) -> np.ndarray:
+        """The 2D array now shown (rows, cols): a view of the volume, or a slab MIP."""
+        voxels = self.volume.voxels
+        if self.slab_mm <= 0 or self.slice_count < 2:
+            return self.layout_.display_slice(voxels, self.index)
+        half = int(round(self.slab_mm / 2 / self.volume.spacing_mm[self.layout_.fixed_axis]))
+        lo, hi = max(0, self.index - half), min(self.slice_count, self.index + half + 1)
+        slab = np.take(voxels, np.arange(lo, hi), axis=self.layout_.fixed_axis)
+        single = PlaneLayout(**{**self.layout_.__dict__, "shape": slab.shape[:3]})
+        return np.max(np.stack([single.display_slice(slab, k) for k in range(hi - lo)]), axis=0)
+
+    # ----- painting ----------------------------------------------------------------------
+    def _paint_image(self) -> None:
+        if not self.layout_:
+            return
+        image = self.display_image()
+        if self.volume.is_rgb:
+            self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
+            return
+        inverted = self.inverted != self.volume.display_inverted
+        self.image_item.setImage(
+            image, autoLevels=False, levels=(self.window.low, self.window.high), lut=GREY_INVERTED if inverted else GREY
+        )
+
+    def _paint_masks(self) -> None:
+        if not self.layout_:
+            return
+        for layer in self._label_layers:
+            item = self._mask_items[layer.id]
+            item.setVisible(layer.visible)
+            if not layer.visible or layer.labels.shape != self.volume.shape:
+                item.setVisible(False)
+                continue
+            labels = self.layout_.display_slice(layer.labels, self.index)
+            if layer.style is MaskStyle.OUTLINE:
+                labels = outline(labels)
+            item.setImage(labels, autoLevels=False, levels=(0, 255), lut=layer.lookup_table())
+
+    def _paint_crosshair(self) -> None:
+        show = self._focus_lps is not None and self.layout_ is not None and self.slice_count > 1
+        for line in self._cross_lines:
+            line.setVisible(show)
+        if not show:
+            return
+        dx, dy, _ = self.layout_.voxel_to_display(self.volume.patient_mm_to_voxel(self._focus_lps))
+        rows, cols = self.layout_.display_shape
+        other = [p for p in Plane if p is not self.plane]
+        vertical, horizontal = self._cross_lines
+        vertical.setLine(dx, 0, dx, rows)
+        horizontal.setLine(0, dy, cols, dy)
+        # colour a line by the plane it shows: the vertical line is the plane fixing x_axis
+        for line, axis in ((vertical, self.layout_.x_axis), (horizontal, self.layout_.y_axis)):
+            plane = next((p for p in other if plane_layout(self.volume, p).fixed_axis == axis), other[0])
+            pen = QPen(QColor(*CROSSHAIR_COLORS[plane], 160))
+            pen.setCosmetic(True)
+            line.setPen(pen)
+
+    def _in_plane(self, depth: float, tolerance_slices: float = 0.5) -> bool:
+        return abs(depth - self.index) <= tolerance_slices
+
+    def _paint_markers(self) -> None:
+        if not self.layout_:
+            return
+        shown = []
+        slice_mm = self.volume.spacing_mm[self.layout_.fixed_axis]
+        for layer in self._marker_layers:
+            if not layer.visible:
+                continue
+            for marker in layer.markers:
+                x, y, depth = self._lps_to_view(marker.centre_lps_mm)
+                if self._in_plane(depth, marker.size_mm / 2 / slice_mm + 0.5):
+                    shown.append((marker, x, y))
+        self.markers.show(shown)
+
+    def _paint_measurements(self) -> None:
+        if not self.layout_:
+            return
+        shown = {}
+        for m in self._measurements:
+            view = np.array([self._lps_to_view(p) for p in m.points_lps_mm])
+            if all(self._in_plane(d) for d in view[:, 2]):
+                shown[m.id] = (m, view[:, :2])
+        self.measure_graphics.show(shown, self.value_unit)
+
+    # ----- corner text -------------------------------------------------------------------
+    def _make_label(self, name: str) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName(f"corner_{name}")
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        label.setStyleSheet("color: #e8e8e8; background: transparent; font-size: 11px;")
+        if name in ("top", "bottom", "left", "right"):
+            label.setStyleSheet("color: #ffd25a; background: transparent; font-weight: bold;")
+        return label
+
+    def corner_texts(self) -> dict[str, str]:
+        """The corner and edge texts now shown (tests read them)."""
+        return {name: label.text() for name, label in self._labels.items()}
+
+    def _update_corner_text(self) -> None:
+        if not self.layout_:
+            return
+        v = self.volume
+        compact = self.width() < 480  # narrow panes (1x3) keep only the essentials
+        self._labels["tl"].setText(self.header_text.split("\n")[0] if compact else self.header_text)
+        position = ""
+        if v.has_patient_geometry:
+            centre = v.voxel_to_patient_mm(self.layout_.display_to_voxel(0.5, 0.5, self.index))
+            normal_coordinate = float(centre @ self.layout_.normal)
+            position = f"\nLoc {normal_coordinate:.1f} mm"
+        slab = f"  MIP {self.slab_mm:.0f} mm" if self.slab_mm > 0 else ""
+        loading = f"  loading {v.slices_loaded}/{v.shape[0]}" if v.slices_loaded < v.shape[0] else ""
+        series = "" if compact else f"{v.series_description}\nSe {v.series_number or '-'}  "
+        self._labels["tr"].setText(f"{series}Im {self.index + 1}/{self.slice_count}{slab}{loading}{position}")
+        self._labels["br"].setText(f"W {self.window.width:.0f}  L {self.window.level:.0f}\nZoom {self.zoom_factor:.2f}x")
+        self._place_labels()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if hasattr(self, "_labels"):
+            self._update_corner_text()
+
+    def _place_labels(self) -> None:
+        if not hasattr(self, "_labels"):  # pyqtgraph resizes during its own __init__
+            return
+        w, h, m = self.width(), self.height(), 6
+        for name, label in self._labels.items():
+            label.adjustSize()
+            lw, lh = label.width(), label.height()
+            x = {"tl": m, "bl": m, "left": m, "tr": w - lw - m, "br": w - lw - m, "right": w - lw - m}.get(name, (w - lw) // 2)
+            y = {"tl": m, "tr": m, "top": m, "bl": h - lh - m, "br": h - lh - m, "bottom": h - lh - m}.get(name, (h - lh) // 2)
+            if name == "top":
+                y = m
+            label.move(int(x), int(y))
+
+    # ----- mouse -------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self.activated.emit()
+        super().mousePressEvent(event)
+
+    def _mouse_moved(self, scene_pos) -> None:
+        if not self.layout_ or not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return
+        p = self.view_box.mapSceneToView(scene_pos)
+        voxel = self.view_to_voxel(p.x(), p.y())
+        k, j, i = (int(np.floor(c + 0.5)) for c in voxel)
+        if not (0 <= k < self.volume.shape[0] and 0 <= j < self.volume.shape[1] and 0 <= i < self.volume.shape[2]):
+            self._labels["bl"].setText("")
+            return
+        value = self.volume.voxels[k, j, i]
+        unit = f" {self.value_unit}" if self.value_unit else ""
+        value_text = f"{value.tolist()}" if self.volume.is_rgb else f"{float(value):.0f}{unit}"
+        text = f"[{i}, {j}, {k}]  {value_text}"
+        if self.volume.has_patient_geometry:
+            x, y, z = self.volume.voxel_to_patient_mm(np.array([k, j, i], float))
+            text += f"\n({x:.1f}, {y:.1f}, {z:.1f}) mm LPS"
+        self._labels["bl"].setText(text)
+        self._place_labels()
+        self.cursor_text.emit(text.replace("\n", "   "))
+
+    def _drag_window(self, dx: float, dy: float) -> None:
+        if self.volume is None or self.volume.is_rgb:
+            return
+        # sensitivity follows the width, so both a 80 HU brain window and a 2000 HU bone
+        # window respond within one drag across the view
+        scale = max(self.window.width, 10.0) / 250.0
+        self.window = self.window.dragged(dx * scale, dy * scale)
+        self._paint_image()
+        self._update_corner_text()
+        self.window_changed.emit(self.window)
+
+    def _clicked(self, p: QPointF) -> None:
+        self.activated.emit()
+        if not self.layout_:
+            return
+        if self.view_box.tool is Tool.ANGLE and self._angle_first_arm is not None:
+            end, vertex = self._angle_first_arm
+            self._angle_first_arm = None
+            self._finish_measurement(MeasurementKind.ANGLE, [end, vertex, p])
+        elif self.view_box.tool is Tool.CROSSHAIR:
+            self.focus_requested.emit(self.view_to_lps(p.x(), p.y()))
+
+    def _dragged(self, phase: str, start: QPointF, current: QPointF) -> None:
+        tool = self.view_box.tool
+        if not self.layout_:
+            return
+        if tool is Tool.CROSSHAIR:
+            self.focus_requested.emit(self.view_to_lps(current.x(), current.y()))
+            return
+        kinds = {Tool.DISTANCE: MeasurementKind.DISTANCE, Tool.ELLIPSE: MeasurementKind.ELLIPSE,
+                 Tool.RECTANGLE: MeasurementKind.RECTANGLE, Tool.ANGLE: MeasurementKind.ANGLE}
+        if tool not in kinds or phase != "finish":
+            return
+        if (current - start).manhattanLength() <= 0:
+            return
+        kind = kinds[tool]
+        if kind is MeasurementKind.ANGLE:
+            self._angle_first_arm = (start, current)  # the next click sets the second arm
+            return
+        if kind is MeasurementKind.DISTANCE:
+            self._finish_measurement(kind, [start, current])
+            return
+        # ellipse / rectangle dragged corner to corner, axis-aligned on the screen
+        cx, cy = (start.x() + current.x()) / 2, (start.y() + current.y()) / 2
+        half_w, half_h = abs(current.x() - start.x()) / 2, abs(current.y() - start.y()) / 2
+        self._finish_measurement(kind, [QPointF(cx, cy), QPointF(cx + half_w, cy), QPointF(cx, cy + half_h)])
+
+    def add_measurement(self, kind: MeasurementKind, points_mm: list[QPointF]) -> Measurement:
+        """Create a measurement from points in view mm on the current slice (the tools' path)."""
+        return self._finish_measurement(kind, points_mm)
+
+    def _finish_measurement(self, kind: MeasurementKind, points_mm: list[QPointF]) -> Measurement:
+        points = np.array([[p.x(), p.y()] for p in points_mm])
+        lps = np.array([self.view_to_lps(x, y) for x, y in points])
+        m = Measurement(kind, self.volume.series_instance_uid, lps)
+        m.values = self._values(kind, points, lps)
+        self.measurement_added.emit(m)
+        return m
+
+    def _values(self, kind: MeasurementKind, points_mm: np.ndarray, lps: np.ndarray) -> dict[str, float]:
+        return measurement_values(kind, lps, points_mm, self.display_image(), self._to_mm)
+
+    def _measurement_moved(self, mid: int, points_mm: np.ndarray, finished: bool) -> None:
+        m = next((m for m in self._measurements if m.id == mid), None)
+        if m is None:
+            return
+        m.points_lps_mm = np.array([self.view_to_lps(x, y) for x, y in points_mm])
+        m.values = self._values(m.kind, points_mm, m.points_lps_mm)
+        self.measure_graphics.set_text(mid, m.summary(self.value_unit))
+        self.measurement_changed.emit(m, finished)
+
+    def _select_measurement(self, mid: int) -> None:
+        self.measure_graphics.selected_id = mid
+        self.measurement_selected.emit(mid)

@@ -1,0 +1,114 @@
+"""The study browser: patients / studies / series (stacks) with thumbnails and warnings.
+
+Double-click or Enter on a series asks the window to load it. Files the scan skipped are
+listed under their own node with the reason, so nothing disappears silently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from radview.core.study_index import StudyIndex
+from radview.dicom.stacks import Stack, split_series
+
+STACK_ROLE = Qt.ItemDataRole.UserRole + 1
+THUMBNAIL_PX = 64
+
+
+def _date(value: str) -> str:
+    return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
+
+
+def patient_name(dicom_name: str) -> str:
+    """DICOM PN 'Family^Given' as 'Family, Given'."""
+    parts = [p for p in dicom_name.split("^") if p]
+    return ", ".join(parts[:2]) if parts else "(no name)"
+
+
+class StudyBrowser(QTreeWidget):
+    """Tree of the scanned index; leaves are stacks that load as one volume."""
+
+    stack_activated = Signal(object)  # Stack
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("studyBrowser")
+        self.setColumnCount(4)
+        self.setHeaderLabels(["Series", "Mod.", "Images", "Notes"])
+        self.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setToolTip("Double-click or Enter loads a series")
+        self.itemActivated.connect(self._activated)
+        self.stacks: list[Stack] = []
+        self._items: list[QTreeWidgetItem] = []
+
+    def show_index(self, index: StudyIndex) -> None:
+        """Fill the tree from a scan; every series is split into its loadable stacks."""
+        self.clear()
+        self.stacks, self._items = [], []
+        for patient in index.patients:
+            p_item = QTreeWidgetItem(self, [f"{patient_name(patient.name)}  ({patient.patient_id})"])
+            p_item.setToolTip(0, f"Born {_date(patient.birth_date) or '?'}, sex {patient.sex or '?'}")
+            for study in patient.studies:
+                s_item = QTreeWidgetItem(p_item, [f"{_date(study.date)}  {study.description or '(no description)'}"])
+                s_item.setToolTip(0, f"Accession {study.accession_number or '-'}\n{study.study_instance_uid}")
+                for series in study.series:
+                    for stack in split_series(series):
+                        self._add_stack(s_item, stack)
+                s_item.setExpanded(True)
+            p_item.setExpanded(True)
+        if index.skipped:
+            skipped = QTreeWidgetItem(self, [f"Skipped files ({len(index.skipped)})"])
+            skipped.setForeground(0, Qt.GlobalColor.yellow)
+            for s in index.skipped:
+                item = QTreeWidgetItem(skipped, [s.path, "", "", s.reason])
+                item.setToolTip(0, f"{s.path}\n{s.reason}")
+                item.setToolTip(3, s.reason)
+        self.resizeColumnToContents(1)
+        self.resizeColumnToContents(2)
+
+    def _add_stack(self, parent: QTreeWidgetItem, stack: Stack) -> None:
+        series = stack.series
+        title = f"{series.series_number if series.series_number is not None else '-'}  {stack.description}"
+        item = QTreeWidgetItem(parent, [title, series.modality, str(len(stack.images)), ""])
+        item.setData(0, STACK_ROLE, len(self.stacks))
+        if stack.warnings:
+            item.setText(3, "⚠ " + stack.warnings[0] + (f" (+{len(stack.warnings) - 1})" if len(stack.warnings) > 1 else ""))
+            item.setToolTip(3, "\n".join(stack.warnings))
+        item.setToolTip(0, f"{stack.description}\n{series.series_instance_uid}")
+        self.stacks.append(stack)
+        self._items.append(item)
+
+    def add_warnings(self, stack: Stack, warnings: list[str]) -> None:
+        """Show the loader's warnings (gaps, tilt) on a series once it is loaded."""
+        item = self._items[self.stacks.index(stack)]
+        if warnings:
+            item.setText(3, "⚠ " + "; ".join(warnings))
+            item.setToolTip(3, "\n".join(warnings))
+
+    def set_thumbnail(self, stack_number: int, pixels: np.ndarray) -> None:
+        """Put a (h, w) or (h, w, 3) uint8 thumbnail on a stack's row."""
+        pixels = np.ascontiguousarray(pixels)
+        h, w = pixels.shape[:2]
+        fmt = QImage.Format.Format_RGB888 if pixels.ndim == 3 else QImage.Format.Format_Grayscale8
+        image = QImage(pixels.data, w, h, pixels.strides[0], fmt).copy()  # copy: own the bytes
+        self._items[stack_number].setIcon(0, QIcon(QPixmap.fromImage(image)))
+
+    def select_stack(self, stack: Stack) -> None:
+        if stack in self.stacks:
+            self.setCurrentItem(self._items[self.stacks.index(stack)])
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt naming)
+        # Return on a series loads it; itemActivated covers it on most platforms, not all
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
+            self._activated(self.currentItem(), 0)
+            return
+        super().keyPressEvent(event)
+
+    def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        number = item.data(0, STACK_ROLE)
+        if number is not None:
+            self.stack_activated.emit(self.stacks[number])

@@ -1,0 +1,305 @@
+"""The views of the open series: layouts, linked crosshair, shared window, cine, overlays.
+
+Measurements and overlay layers are kept per series (SeriesInstanceUID) so they come back when
+the series is shown again. Everything a view needs from its neighbours passes through here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from radview.core.measurements import Measurement
+from radview.core.overlays import LabelLayer, MarkerLayer
+from radview.core.planes import Plane
+from radview.core.volume import Volume
+from radview.core.windowing import WindowLevel
+from radview.gui.slice_view import SliceView
+from radview.gui.view_box import Tool
+from radview.gui.view_pane import ViewPane
+
+SLAB_MIP_MM = 10.0  # the 2x2 layout's fourth view: a 10 mm axial MIP, for nodule search
+LAYOUT_PANES = {"1x1": 1, "1x3": 3, "2x2": 4}
+CINE_FPS = 15
+
+
+class ViewerArea(QWidget):
+    """Up to four panes on one volume."""
+
+    window_changed = Signal(object)  # WindowLevel
+    cursor_text = Signal(str)
+    layers_changed = Signal()
+    measurements_changed = Signal()
+    marker_clicked = Signal(str)
+    active_view_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.volume: Volume | None = None
+        self.layout_name = "1x3"
+        self.window = WindowLevel(400, 40)
+        self.tool = Tool.CROSSHAIR
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        specs = [(Plane.AXIAL, 0.0, "Axial"), (Plane.CORONAL, 0.0, "Coronal"), (Plane.SAGITTAL, 0.0, "Sagittal"),
+                 (Plane.AXIAL, SLAB_MIP_MM, f"Axial MIP {SLAB_MIP_MM:.0f} mm")]
+        self.panes = [ViewPane(SliceView(plane, slab), title) for plane, slab, title in specs]
+        for pane in self.panes:
+            self._connect(pane.view)
+        self.active_view = self.panes[0].view
+        self.focus_lps_mm: np.ndarray | None = None
+        self.measurements: dict[str, list[Measurement]] = {}
+        self.label_layers: dict[str, list[LabelLayer]] = {}
+        self.marker_layers: dict[str, list[MarkerLayer]] = {}
+        self.selected_measurement: int | None = None
+        self.selected_marker: str | None = None
+        self._cine = QTimer(self)
+        self._cine.setInterval(1000 // CINE_FPS)
+        self._cine.timeout.connect(self._cine_step)
+        self._arrange()
+
+    # ----- series ------------------------------------------------------------------------
+    @property
+    def views(self) -> list[SliceView]:
+        """The views the current layout shows."""
+        return [p.view for p in self._visible_panes()]
+
+    @property
+    def series_uid(self) -> str:
+        return self.volume.series_instance_uid if self.volume else ""
+
+    def show_volume(self, volume: Volume, header_text: str) -> None:
+        """Show a (possibly still loading) volume in every pane."""
+        self.stop_cine()
+        self.volume = volume
+        self.window = WindowLevel(volume.window_width or 400, volume.window_center or 40, "Default")
+        self.focus_lps_mm = None
+        self.selected_measurement = None
+        for pane in self.panes:
+            pane.view.window = self.window
+            pane.view.set_volume(volume, header_text)
+            pane.sync_range()
+        self._arrange()
+        self._push_overlays()
+        self.set_active(self.panes[0].view)
+        self.window_changed.emit(self.window)
+
+    def volume_grew(self) -> None:
+        """The loading volume has more slices: repaint what shows them."""
+        for view in self.views:
+            view.refresh()
+
+    def volume_complete(self) -> None:
+        """Loading finished: the window may be final now (percentiles of the whole series)."""
+        if self.volume and self.window.name == "Default":
+            self.apply_window(WindowLevel(self.volume.window_width, self.volume.window_center, "Default"))
+        self.volume_grew()
+
+    # ----- layout ------------------------------------------------------------------------
+    def set_layout(self, name: str) -> None:
+        if name not in LAYOUT_PANES:
+            raise ValueError(f"unknown layout {name!r}")
+        self.layout_name = name
+        self._arrange()
+
+    def _visible_panes(self) -> list[ViewPane]:
+        if self.volume is not None and (self.volume.is_2d or not self.volume.has_patient_geometry):
+            return [self.panes[0]]
+        count = LAYOUT_PANES[self.layout_name]
+        if count == 1:
+            active = next((p for p in self.panes if p.view is self.active_view), self.panes[0])
+            return [active]
+        return self.panes[:count]
+
+    def _arrange(self) -> None:
+        visible = self._visible_panes()
+        for pane in self.panes:
+            self._grid.removeWidget(pane)
+            pane.setVisible(pane in visible)
+        columns = 2 if len(visible) == 4 else len(visible)
+        for n, pane in enumerate(visible):
+            self._grid.addWidget(pane, n // columns, n % columns)
+        for view in self.views:
+            view.fit()
+
+    def set_active(self, view: SliceView) -> None:
+        self.active_view = view
+        for pane in self.panes:
+            pane.set_active(pane.view is view)
+        self.active_view_changed.emit()
+
+    # ----- window, tools, navigation -----------------------------------------------------
+    def apply_window(self, window: WindowLevel) -> None:
+        """The same window on every view of the series."""
+        self.window = window
+        for pane in self.panes:
+            pane.view.set_window(window)
+        self.window_changed.emit(window)
+
+    def toggle_invert(self) -> None:
+        for pane in self.panes:
+            pane.view.set_inverted(not pane.view.inverted)
+
+    def set_tool(self, tool: Tool) -> None:
+        self.tool = tool
+        for pane in self.panes:
+            pane.view.set_tool(tool)
+
+    def fit_all(self) -> None:
+        for view in self.views:
+            view.fit()
+
+    def step(self, slices: int) -> None:
+        self.active_view.step(slices)
+
+    def go_to_end(self, last: bool) -> None:
+        view = self.active_view
+        view.set_index(view.slice_count - 1 if last else 0)
+
+    def set_focus(self, point_lps_mm: np.ndarray, move_slices: bool = True, source: SliceView | None = None) -> None:
+        """Put the crosshair on a patient point in every view; other views go to its slices."""
+        self.focus_lps_mm = np.asarray(point_lps_mm, float)
+        for pane in self.panes:
+            pane.view.set_focus(self.focus_lps_mm, move_slice=move_slices and pane.view is not source)
+
+    def go_to(self, point_lps_mm: np.ndarray) -> None:
+        """Centre every view on a patient point (a finding), on the slices through it."""
+        self.set_focus(point_lps_mm)
+        for view in self.views:
+            view.centre_on(point_lps_mm)
+
+    # ----- cine ----------------------------------------------------------------------------
+    def toggle_cine(self) -> None:
+        if self._cine.isActive():
+            self.stop_cine()
+        elif self.volume is not None and self.active_view.slice_count > 1:
+            self._cine.start()
+
+    def stop_cine(self) -> None:
+        self._cine.stop()
+
+    @property
+    def cine_running(self) -> bool:
+        return self._cine.isActive()
+
+    def _cine_step(self) -> None:
+        view = self.active_view
+        view.set_index((view.index + 1) % view.slice_count)  # loops, like a cine on a workstation
+
+    # ----- overlays and measurements -------------------------------------------------------
+    def add_label_layer(self, layer: LabelLayer) -> None:
+        self.label_layers.setdefault(layer.series_instance_uid, []).append(layer)
+        self._push_overlays()
+        self.layers_changed.emit()
+
+    def add_marker_layer(self, layer: MarkerLayer) -> None:
+        self.marker_layers.setdefault(layer.series_instance_uid, []).append(layer)
+        self._push_overlays()
+        self.layers_changed.emit()
+
+    def remove_layer(self, layer_id: int) -> None:
+        for store in (self.label_layers, self.marker_layers):
+            for uid, layers in store.items():
+                store[uid] = [layer for layer in layers if layer.id != layer_id]
+        self._push_overlays()
+        self.layers_changed.emit()
+
+    def layers(self) -> list[LabelLayer | MarkerLayer]:
+        """The layers of the shown series, masks first."""
+        return [*self.label_layers.get(self.series_uid, []), *self.marker_layers.get(self.series_uid, [])]
+
+    def overlays_changed(self) -> None:
+        """A layer's visibility, opacity, style or markers changed: repaint."""
+        self._push_overlays()
+
+    def select_marker(self, marker_id: str | None) -> None:
+        self.selected_marker = marker_id
+        self._push_overlays()
+
+    def go_to_marker(self, marker_id: str) -> None:
+        for layer in self.marker_layers.get(self.series_uid, []):
+            for marker in layer.markers:
+                if marker.id == marker_id:
+                    self.select_marker(marker_id)
+                    self.go_to(marker.centre_lps_mm)
+                    return
+        raise KeyError(marker_id)
+
+    def series_measurements(self) -> list[Measurement]:
+        return self.measurements.get(self.series_uid, [])
+
+    def delete_selected_measurement(self) -> bool:
+        if self.selected_measurement is None:
+            return False
+        self._remove_measurement(self.selected_measurement)
+        return True
+
+    def _push_overlays(self) -> None:
+        uid = self.series_uid
+        for pane in self.panes:
+            pane.view.set_label_layers(self.label_layers.get(uid, []))
+            pane.view.set_marker_layers(self.marker_layers.get(uid, []), self.selected_marker)
+            pane.view.set_measurements(self.measurements.get(uid, []), self.selected_measurement)
+
+    def _push_measurements(self, except_view: SliceView | None = None) -> None:
+        for pane in self.panes:
+            if pane.view is not except_view:
+                pane.view.set_measurements(self.series_measurements(), self.selected_measurement)
+
+    def _add_measurement(self, m: Measurement) -> None:
+        self.measurements.setdefault(m.series_instance_uid, []).append(m)
+        self.selected_measurement = m.id
+        self._push_measurements()
+        self.measurements_changed.emit()
+
+    def _remove_measurement(self, mid: int) -> None:
+        self.measurements[self.series_uid] = [m for m in self.series_measurements() if m.id != mid]
+        if self.selected_measurement == mid:
+            self.selected_measurement = None
+        self._push_measurements()
+        self.measurements_changed.emit()
+
+    def _measurement_changed(self, view: SliceView, finished: bool) -> None:
+        if finished:
+            self._push_measurements(except_view=view)
+            self.measurements_changed.emit()
+
+    def _select_measurement(self, mid: int) -> None:
+        self.selected_measurement = mid
+        self._push_measurements()
+
+    # ----- wiring ----------------------------------------------------------------------------
+    def _connect(self, view: SliceView) -> None:
+        view.activated.connect(lambda: self.set_active(view))
+        view.window_changed.connect(lambda w: self._window_dragged(view, w))
+        view.focus_requested.connect(lambda p: self.set_focus(p, source=view))
+        view.cursor_text.connect(self.cursor_text.emit)
+        view.measurement_added.connect(self._add_measurement)
+        view.measurement_changed.connect(lambda m, finished: self._measurement_changed(view, finished))
+        view.measurement_removed.connect(self._remove_measurement)
+        view.measurement_selected.connect(self._select_measurement)
+        view.marker_clicked.connect(self._marker_clicked)
+        view.index_changed.connect(lambda _: self._slice_moved(view))
+
+    def _window_dragged(self, source: SliceView, window: WindowLevel) -> None:
+        self.window = window
+        for pane in self.panes:
+            if pane.view is not source:
+                pane.view.set_window(window)
+        self.window_changed.emit(window)
+
+    def _marker_clicked(self, marker_id: str) -> None:
+        self.select_marker(marker_id)
+        self.marker_clicked.emit(marker_id)
+
+    def _slice_moved(self, view: SliceView) -> None:
+        """Scrolling one view moves the crosshair point along its normal; the others redraw lines."""
+        if self.focus_lps_mm is None or self.volume is None or view.layout_ is None:
+            return
+        voxel = self.volume.patient_mm_to_voxel(self.focus_lps_mm)
+        voxel[view.layout_.fixed_axis] = view.index
+        self.focus_lps_mm = self.volume.voxel_to_patient_mm(voxel)
+        for pane in self.panes:
+            pane.view.set_focus(self.focus_lps_mm, move_slice=False)

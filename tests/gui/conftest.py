@@ -1,0 +1,42 @@
+"""GUI fixtures: a main window on a private RADVIEW_HOME, and opening a folder through the menu."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QFileDialog
+
+from radview.core.settings import Settings
+from radview.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def radview_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("RADVIEW_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def window(qtbot, radview_home: Path):
+    w = MainWindow(Settings(), radview_home / "config" / "settings.json")
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)  # shortcuts only reach an active window
+    yield w
+    w.runner.cancel_all()
+    QThreadPool.globalInstance().waitForDone(20_000)
+
+
+def open_via_menu(qtbot, window: MainWindow, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """File > Open Folder, with the folder dialog answered; waits until every slice is in."""
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    with qtbot.waitSignal(window.series_loaded, timeout=60_000):
+        window.actions_["open_folder"].trigger()
+    QThreadPool.globalInstance().waitForDone(20_000)  # thumbnails
+    qtbot.wait(50)

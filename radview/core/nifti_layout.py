@@ -24,3 +24,12 @@ def to_nifti_layout(voxels_krc: np.ndarray, affine_lps: np.ndarray) -> tuple[np.
     flip[1, 3] = rows - 1
     affine = LPS_TO_RAS @ affine_lps @ flip
     return data, affine
+
+
+def from_nifti_layout(data_ijk: np.ndarray) -> np.ndarray:
+    """Undo to_nifti_layout's array layout: NIfTI (i, j, k) data -> (slices, rows, cols).
+
+    Only for data on the same grid as the DICOM series (a mask RadView or dcm2niix wrote);
+    data on another grid must be resampled through its affine instead.
+    """
+    return np.ascontiguousarray(np.transpose(data_ijk, (2, 1, 0) + tuple(range(3, data_ijk.ndim)))[:, ::-1, ...])

@@ -7,6 +7,7 @@ window appears quickly.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -69,7 +70,13 @@ def _after_shown(window, screenshot: str | None, quit_after_shown: bool) -> None
 
     if screenshot:
         Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-        window.grab().save(screenshot)
+        # on a real display, take what the screen shows (proof the window is there); offscreen
+        # has no screen contents, so render the widget instead
+        on_screen = QApplication.platformName() not in ("offscreen", "minimal")
+        pixmap = window.screen().grabWindow(window.winId()) if on_screen else window.grab()
+        partial = Path(screenshot).with_suffix(".partial.png")
+        pixmap.save(str(partial))
+        os.replace(partial, screenshot)  # whoever waits for the file never reads half of it
         print(f"radview: saved a screenshot of '{window.windowTitle()}' to {screenshot}", flush=True)
     if quit_after_shown:
         window.close()

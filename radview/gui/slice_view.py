@@ -192,7 +192,7 @@ class SliceView(pg.GraphicsView):
         )
 
     def zoom(self, factor: float) -> None:
-        self.view_box.scaleBy(s=1.0 / factor)
+        self.view_box.scaleBy(x=1.0 / factor, y=1.0 / factor)
 
     @property
     def zoom_factor(self) -> float:

@@ -71,7 +71,8 @@ class SliceViewBox(pg.ViewBox):
             ev.accept()
             delta = ev.screenPos() - ev.lastScreenPos()
             centre = self.mapToView(ev.buttonDownPos())
-            self.scaleBy(s=1.01 ** delta.y(), center=centre)
+            scale = 1.01 ** delta.y()
+            self.scaleBy(x=scale, y=scale, center=centre)
             return
         if button != Qt.MouseButton.LeftButton:
             ev.ignore()

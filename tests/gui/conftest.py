@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from radview.core.settings import Settings
 from radview.gui.main_window import MainWindow
+from radview.gui.theme import apply_dark_theme
 
 
 @pytest.fixture
@@ -21,6 +22,9 @@ def radview_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def window(qtbot, radview_home: Path):
+    from PySide6.QtWidgets import QApplication
+
+    apply_dark_theme(QApplication.instance())
     w = MainWindow(Settings(), radview_home / "config" / "settings.json")
     qtbot.addWidget(w)
     w.resize(1400, 900)

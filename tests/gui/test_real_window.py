@@ -1,0 +1,46 @@
+"""The real `radview` program under Xvfb: a window showing the demo study appears on the display."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+pytestmark = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run (packaging/debian-packages.sh)")
+
+SCRIPT = r"""
+"$RADVIEW" "$STUDY" --screenshot "$SHOT" > "$LOG" 2>&1 &
+app=$!
+for i in $(seq 150); do
+  if xwininfo -root -tree | grep -q 'RadView — PHANTOM' && [ -s "$SHOT" ]; then break; fi
+  sleep 0.2
+done
+xwininfo -root -tree | grep 'RadView'
+kill $app; wait $app
+"""
+
+
+def test_radview_opens_a_window_on_the_display(demo_study: Path, tmp_path: Path):
+    radview = Path(sys.executable).with_name("radview")
+    shot = tmp_path / "screen.png"
+    env = {**os.environ, "RADVIEW": str(radview), "STUDY": str(demo_study / "dicom" / "chest-ct"),
+           "SHOT": str(shot), "LOG": str(tmp_path / "app.log"), "RADVIEW_HOME": str(tmp_path / "home")}
+    env.pop("QT_QPA_PLATFORM", None)  # the real xcb platform, not offscreen
+    result = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "bash", "-c", SCRIPT],
+        env=env, capture_output=True, text=True, timeout=180,
+    )
+    log = (tmp_path / "app.log").read_text() if (tmp_path / "app.log").exists() else ""
+    assert "RadView — PHANTOM" in result.stdout, f"no RadView window on the display\n{result.stdout}\n{result.stderr}\n{log}"
+    assert "window shown after" in log
+    # the screenshot is what the X server shows: a dark window with a bright CT image in it
+    image = QImage(str(shot)).convertToFormat(QImage.Format.Format_Grayscale8)
+    assert image.width() >= 800 and image.height() >= 600
+    grey = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[:, : image.width()]
+    assert grey.mean() < 128 and (grey > 200).mean() > 0.01

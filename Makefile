@@ -19,14 +19,22 @@ $(VENV)/.installed: pyproject.toml
 $(DEMO_DIR)/ground-truth/ground-truth.json: | setup
 	$(PY) -m radview demo $(DEMO_DIR)
 
+# Opens the window on the demo study; with no display, runs it under Xvfb and saves a screenshot.
 run: setup $(DEMO_DIR)/ground-truth/ground-truth.json
-	$(PY) -m radview info $(DEMO_DIR)/dicom
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(PY) -m radview $(DEMO_DIR)/dicom; \
+	else \
+		echo "No display: running RadView under Xvfb; the window is saved to $(DEMO_DIR)/screenshot.png"; \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m radview $(DEMO_DIR)/dicom \
+			--screenshot $(DEMO_DIR)/screenshot.png --quit-after-shown; \
+	fi
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 
 bench: setup
 	$(PY) -m radview bench load --json bench-load.json
+	QT_QPA_PLATFORM=offscreen $(PY) -m radview bench view --json bench-view.json
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) bench-load.json
+	rm -rf $(VENV) $(DEMO_DIR) bench-load.json bench-view.json test-artifacts

@@ -63,6 +63,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         report = run_load_bench(rounds=args.rounds)
         print(format_table(report))
+    elif args.what == "view":
+        from radview.gui.view_bench import format_view_table, run_view_bench
+
+        report = run_view_bench(frames=args.frames)
+        print(format_view_table(report))
     else:  # argparse limits the choices
         raise AssertionError(args.what)
     if args.json:
@@ -92,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("bench", help="speed benchmarks against named baselines")
-    p.add_argument("what", choices=["load"])
+    p.add_argument("what", choices=["load", "view"])
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=5, help="load: rounds per contender")
+    p.add_argument("--frames", type=int, default=300, help="view: painted frames per case")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -64,3 +64,4 @@ def to_uint8(values: np.ndarray, window: WindowLevel, inverted: bool = False) ->
     scaled = (values.astype(np.float32) - window.low) * (255.0 / window.width)
     grey = np.clip(scaled, 0, 255).astype(np.uint8)
     return 255 - grey if inverted else grey
+

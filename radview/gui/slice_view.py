@@ -23,8 +23,7 @@ from radview.gui.marker_items import MarkerGraphics
 from radview.gui.measure_items import MeasurementGraphics
 from radview.gui.view_box import SliceViewBox, Tool
 
-GREY = np.linspace(0, 255, 256).astype(np.uint8)
-GREY_INVERTED = GREY[::-1].copy()
+GREY_INVERTED = np.linspace(255, 0, 256).astype(np.uint8)
 CROSSHAIR_COLORS = {Plane.AXIAL: (80, 160, 255), Plane.CORONAL: (90, 220, 110), Plane.SAGITTAL: (255, 110, 90)}
 
 
@@ -237,8 +236,9 @@ class SliceView(pg.GraphicsView):
             self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
             return
         inverted = self.inverted != self.volume.display_inverted
+        # no lookup table for plain grey: pyqtgraph's levels alone give it, one pass cheaper
         self.image_item.setImage(
-            image, autoLevels=False, levels=(self.window.low, self.window.high), lut=GREY_INVERTED if inverted else GREY
+            image, autoLevels=False, levels=(self.window.low, self.window.high), lut=GREY_INVERTED if inverted else None
         )
 
     def _paint_masks(self) -> None:
@@ -251,9 +251,19 @@ class SliceView(pg.GraphicsView):
                 item.setVisible(False)
                 continue
             labels = self.layout_.display_slice(layer.labels, self.index)
+            # paint only the labelled box: blending a full transparent 512x512 image costs more
+            # than the slice itself, and most slices of a finding mask are empty
+            rows = np.flatnonzero(labels.any(axis=1))
+            if rows.size == 0:
+                item.setVisible(False)
+                continue
+            cols = np.flatnonzero(labels.any(axis=0))
+            r0, r1, c0, c1 = max(rows[0] - 1, 0), rows[-1] + 2, max(cols[0] - 1, 0), cols[-1] + 2
+            labels = labels[r0:r1, c0:c1]  # one pixel of margin so the outline sees the edge
             if layer.style is MaskStyle.OUTLINE:
                 labels = outline(labels)
             item.setImage(labels, autoLevels=False, levels=(0, 255), lut=layer.lookup_table())
+            item.setPos(float(c0), float(r0))
 
     def _paint_crosshair(self) -> None:
         show = self._focus_lps is not None and self.layout_ is not None and self.slice_count > 1
@@ -320,7 +330,7 @@ class SliceView(pg.GraphicsView):
             return
         v = self.volume
         compact = self.width() < 480  # narrow panes (1x3) keep only the essentials
-        self._labels["tl"].setText(self.header_text.split("\n")[0] if compact else self.header_text)
+        self._set_label("tl", self.header_text.split("\n")[0] if compact else self.header_text)
         position = ""
         if v.has_patient_geometry:
             centre = v.voxel_to_patient_mm(self.layout_.display_to_voxel(0.5, 0.5, self.index))
@@ -329,27 +339,35 @@ class SliceView(pg.GraphicsView):
         slab = f"  MIP {self.slab_mm:.0f} mm" if self.slab_mm > 0 else ""
         loading = f"  loading {v.slices_loaded}/{v.shape[0]}" if v.slices_loaded < v.shape[0] else ""
         series = "" if compact else f"{v.series_description}\nSe {v.series_number or '-'}  "
-        self._labels["tr"].setText(f"{series}Im {self.index + 1}/{self.slice_count}{slab}{loading}{position}")
-        self._labels["br"].setText(f"W {self.window.width:.0f}  L {self.window.level:.0f}\nZoom {self.zoom_factor:.2f}x")
-        self._place_labels()
+        self._set_label("tr", f"{series}Im {self.index + 1}/{self.slice_count}{slab}{loading}{position}")
+        self._set_label("br", f"W {self.window.width:.0f}  L {self.window.level:.0f}\nZoom {self.zoom_factor:.2f}x")
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
         if hasattr(self, "_labels"):
             self._update_corner_text()
+            self._place_labels()
+
+    def _set_label(self, name: str, text: str) -> None:
+        """Change one corner text; only a changed label is measured and moved (per-frame cost)."""
+        label = self._labels[name]
+        if label.text() != text:
+            label.setText(text)
+            self._place_label(name, label)
 
     def _place_labels(self) -> None:
         if not hasattr(self, "_labels"):  # pyqtgraph resizes during its own __init__
             return
-        w, h, m = self.width(), self.height(), 6
         for name, label in self._labels.items():
-            label.adjustSize()
-            lw, lh = label.width(), label.height()
-            x = {"tl": m, "bl": m, "left": m, "tr": w - lw - m, "br": w - lw - m, "right": w - lw - m}.get(name, (w - lw) // 2)
-            y = {"tl": m, "tr": m, "top": m, "bl": h - lh - m, "br": h - lh - m, "bottom": h - lh - m}.get(name, (h - lh) // 2)
-            if name == "top":
-                y = m
-            label.move(int(x), int(y))
+            self._place_label(name, label)
+
+    def _place_label(self, name: str, label: QLabel) -> None:
+        label.adjustSize()
+        w, h, m = self.width(), self.height(), 6
+        lw, lh = label.width(), label.height()
+        x = {"tl": m, "bl": m, "left": m, "tr": w - lw - m, "br": w - lw - m, "right": w - lw - m}.get(name, (w - lw) // 2)
+        y = {"tl": m, "tr": m, "top": m, "bl": h - lh - m, "br": h - lh - m, "bottom": h - lh - m}.get(name, (h - lh) // 2)
+        label.move(int(x), int(y))
 
     # ----- mouse -------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802
@@ -363,7 +381,7 @@ class SliceView(pg.GraphicsView):
         voxel = self.view_to_voxel(p.x(), p.y())
         k, j, i = (int(np.floor(c + 0.5)) for c in voxel)
         if not (0 <= k < self.volume.shape[0] and 0 <= j < self.volume.shape[1] and 0 <= i < self.volume.shape[2]):
-            self._labels["bl"].setText("")
+            self._set_label("bl", "")
             return
         value = self.volume.voxels[k, j, i]
         unit = f" {self.value_unit}" if self.value_unit else ""
@@ -372,8 +390,7 @@ class SliceView(pg.GraphicsView):
         if self.volume.has_patient_geometry:
             x, y, z = self.volume.voxel_to_patient_mm(np.array([k, j, i], float))
             text += f"\n({x:.1f}, {y:.1f}, {z:.1f}) mm LPS"
-        self._labels["bl"].setText(text)
-        self._place_labels()
+        self._set_label("bl", text)
         self.cursor_text.emit(text.replace("\n", "   "))
 
     def _drag_window(self, dx: float, dy: float) -> None:

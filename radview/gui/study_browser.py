@@ -6,6 +6,8 @@ listed under their own node with the reason, so nothing disappears silently.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
@@ -39,7 +41,12 @@ class StudyBrowser(QTreeWidget):
         self.setColumnCount(4)
         self.setHeaderLabels(["Series", "Mod.", "Images", "Notes"])
         self.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
-        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setIndentation(12)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.setToolTip("Double-click or Enter loads a series")
         self.itemActivated.connect(self._activated)
         self.stacks: list[Stack] = []
@@ -64,30 +71,30 @@ class StudyBrowser(QTreeWidget):
             skipped = QTreeWidgetItem(self, [f"Skipped files ({len(index.skipped)})"])
             skipped.setForeground(0, Qt.GlobalColor.yellow)
             for s in index.skipped:
-                item = QTreeWidgetItem(skipped, [s.path, "", "", s.reason])
+                item = QTreeWidgetItem(skipped, [f"{Path(s.path).name}: {s.reason}"])
                 item.setToolTip(0, f"{s.path}\n{s.reason}")
-                item.setToolTip(3, s.reason)
-        self.resizeColumnToContents(1)
-        self.resizeColumnToContents(2)
 
     def _add_stack(self, parent: QTreeWidgetItem, stack: Stack) -> None:
         series = stack.series
         title = f"{series.series_number if series.series_number is not None else '-'}  {stack.description}"
         item = QTreeWidgetItem(parent, [title, series.modality, str(len(stack.images)), ""])
         item.setData(0, STACK_ROLE, len(self.stacks))
-        if stack.warnings:
-            item.setText(3, "⚠ " + stack.warnings[0] + (f" (+{len(stack.warnings) - 1})" if len(stack.warnings) > 1 else ""))
-            item.setToolTip(3, "\n".join(stack.warnings))
+        self._show_warnings(item, stack.warnings)
         item.setToolTip(0, f"{stack.description}\n{series.series_instance_uid}")
         self.stacks.append(stack)
         self._items.append(item)
 
     def add_warnings(self, stack: Stack, warnings: list[str]) -> None:
         """Show the loader's warnings (gaps, tilt) on a series once it is loaded."""
-        item = self._items[self.stacks.index(stack)]
+        self._show_warnings(self._items[self.stacks.index(stack)], warnings)
+
+    @staticmethod
+    def _show_warnings(item: QTreeWidgetItem, warnings: list[str]) -> None:
+        """A short mark in the Notes column; the full text in its tooltip and the title's."""
         if warnings:
-            item.setText(3, "⚠ " + "; ".join(warnings))
+            item.setText(3, f"⚠ {len(warnings)}")
             item.setToolTip(3, "\n".join(warnings))
+            item.setToolTip(0, item.toolTip(0).split("\n⚠")[0] + "\n⚠ " + "\n⚠ ".join(warnings))
 
     def set_thumbnail(self, stack_number: int, pixels: np.ndarray) -> None:
         """Put a (h, w) or (h, w, 3) uint8 thumbnail on a stack's row."""

@@ -114,3 +114,36 @@ def test_layouts(ct_window):
     assert len(w.area.views) == 1
     w.actions_["layout_1x3"].trigger()
     assert len(w.area.views) == 3
+
+
+def test_views_and_masks_are_views_of_the_volume_not_copies(ct_window):
+    from radview.core.overlays import LabelLayer, LabelStyle
+
+    w = ct_window
+    labels = np.zeros(w.volume.shape, np.uint8)
+    w.add_label_layer(LabelLayer("empty", w.volume.series_instance_uid, labels, {1: LabelStyle("x", (255, 0, 0, 255))}))
+    for pane in w.area.panes[:3]:
+        view = pane.view
+        assert np.shares_memory(view.display_image(), w.volume.voxels), pane.title.text()
+        assert np.shares_memory(view.layout_.display_slice(labels, view.index), labels)
+    # the layer keeps the caller's array: no copy per overlay
+    assert w.area.layers()[0].labels is labels
+
+
+def test_window_stays_responsive_while_a_study_opens(qtbot, window, demo_study, monkeypatch):
+    """Scan and load run in workers: the event loop never stalls while the CT opens."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    open_via_menu(qtbot, window, demo_study / "dicom" / "chest-ct", monkeypatch)
+    timer.stop()
+    gaps_ms = np.diff(ticks) * 1000
+    assert len(ticks) > 20
+    print(f"largest event-loop gap while opening: {gaps_ms.max():.1f} ms")
+    assert gaps_ms.max() < 150, f"the event loop stalled for {gaps_ms.max():.0f} ms"

@@ -118,3 +118,40 @@ def test_thousands_of_frames_do_not_crash_qt(qtbot, window, demo_study, monkeypa
     view.viewport().repaint()
     QThreadPool.globalInstance().waitForDone(5_000)
     assert view.index == 2999 % view.slice_count
+
+
+def test_enter_in_the_browser_loads_a_series_and_superseded_loads_are_dropped(qtbot, window, demo_study, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    open_via_menu(qtbot, window, demo_study / "dicom", monkeypatch)
+    assert window.volume.shape[0] == 200  # the largest series opens first
+    mr = next(s for s in window.browser.stacks if s.series.modality == "MR")
+    dx = next(s for s in window.browser.stacks if s.series.modality == "DX")
+    window.browser.select_stack(mr)
+    window.browser.setFocus()
+    with qtbot.waitSignal(window.series_loaded, timeout=30_000) as loaded:
+        QTest.keyClick(window.browser, Qt.Key.Key_Return)
+    assert loaded.args[0].modality == "MR" and window.volume.modality == "MR"
+    # two loads in a row: only the second reaches the views
+    shown = []
+    window.series_shown.connect(lambda v: shown.append(v.modality))
+    with qtbot.waitSignal(window.series_loaded, timeout=30_000):
+        window.load_stack(mr)
+        window.load_stack(dx)
+    QThreadPool.globalInstance().waitForDone(10_000)
+    qtbot.wait(50)
+    assert window.volume.modality == "DX" and shown == ["DX"]
+
+
+def test_dropping_a_folder_opens_it(qtbot, window, demo_study):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(demo_study / "dicom" / "brain-mr"))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.series_loaded, timeout=30_000):
+        window.dropEvent(event)
+    assert window.volume.modality == "MR" and window.settings.recent_folders[0].endswith("brain-mr")

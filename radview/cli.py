@@ -57,6 +57,63 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_folders() -> list[str]:
+    from radview.core.settings import load_settings
+    from radview.user_dirs import settings_path
+
+    return load_settings(settings_path())[0].model_folders
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from radview.ai.registry import find_models
+
+    cards, refused = find_models(_model_folders())
+    if args.json:
+        print(json.dumps({
+            "models": [{"id": c.id, "version": c.version, "task": c.task, "modalities": c.modalities,
+                        "dimensions": c.dimensions, "folder": str(c.folder), "sha256": c.weights_sha256,
+                        "metrics": c.metrics.get("headline", {}), "notice": c.notice} for c in cards],
+            "refused": [{"folder": str(r.folder), "reason": r.reason} for r in refused],
+        }, indent=2))
+        return 0
+    for card in cards:
+        print(card.summary())
+        print(f"    {card.folder}  sha256 {card.weights_sha256[:16]}...  {card.notice}")
+    for r in refused:
+        print(f"refused {r.folder}: {r.reason}", file=sys.stderr)
+    if not cards:
+        print("No usable models found.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from radview.ai.train import train_model
+
+    run = train_model(Path(args.model_dir), iterations=args.iterations, progress=_print_progress,
+                      init_from_card_weights=args.fine_tune)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"trained {args.model_dir}: best validation Dice {run['best_validation_dice']} after "
+          f"{run['steps_run']} steps in {run['seconds']} s; weights and card written")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from radview.ai.evaluate import evaluate_segmentation
+
+    summary = evaluate_segmentation(Path(args.model_dir), args.data, progress=_print_progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"{summary['patients']} patients ({summary['data']}): Dice {summary['dice_mean']} "
+          f"(95% CI {summary['dice_95ci'][0]}-{summary['dice_95ci'][1]}), HD95 median {summary['hd95_mm_median']} mm, "
+          f"volume error median {summary['volume_error_ml_median_abs']} mL")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "load":
         from radview.bench.load import format_table, run_load_bench
@@ -96,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_dir")
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("models", help="list the model packages found, with their cards and checksums")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("train", help="train a model package from its card's recipe (seeded)")
+    p.add_argument("model_dir")
+    p.add_argument("--iterations", type=int, help="override the recipe's number of steps")
+    p.add_argument("--fine-tune", action="store_true", help="start from the package's current weights")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="measure a model on held-out data and write the metrics into its card")
+    p.add_argument("model_dir")
+    p.add_argument("data", help="'phantoms' (the card's test seeds) or a folder of <patient>/dicom + mask.nii.gz")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
     p = sub.add_parser("bench", help="speed benchmarks against named baselines")
     p.add_argument("what", choices=["load", "view"])
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -118,7 +191,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"demo", "info", "convert", "bench"}
+COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "bench"}
 
 
 def main(argv: list[str] | None = None) -> int:

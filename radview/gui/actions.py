@@ -69,6 +69,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool_ellipse", "&Tools", "&Ellipse ROI", ("O",), "Left drag draws an ellipse: mean, SD, min, max, area", True, "tool"),
     ActionSpec("tool_rectangle", "&Tools", "&Rectangle ROI", ("B",), "Left drag draws a rectangle: mean, SD, min, max, area", True, "tool"),
     ActionSpec("delete_measurement", "&Tools", "Delete Measurement", ("Del", "Backspace"), "Delete the selected measurement"),
+    ActionSpec("run_models", "&AI", "&Run AI on This Series", ("Ctrl+R",), "Run the models that apply to the shown series (results are suggestions to verify)"),
     ActionSpec("shortcuts", "&Help", "&Keyboard Shortcuts", ("F1",), "List every command and its keys"),
     ActionSpec("about", "&Help", "&About RadView", ("Ctrl+F1",), "Version, folders and the log file"),
 )

@@ -49,6 +49,8 @@ def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: b
     shown_s = time.perf_counter() - started
     log.info("window shown %.3f s after launch", shown_s)
     print(f"radview: window shown after {shown_s:.3f} s", flush=True)
+    if settings.run_models_on_open:
+        QTimer.singleShot(300, window.warm_up_ai)  # after the first paint
     for problem in problems:
         show_error(window, "Settings", problem, "The defaults are used; saving settings will repair the file.")
 

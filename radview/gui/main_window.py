@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from radview import __version__
-from radview.core.overlays import LabelLayer, MarkerLayer
+from radview.core.overlays import LabelLayer, LabelStyle, Marker, MarkerLayer
 from radview.core.progress import Progress
 from radview.core.settings import Settings, save_settings
 from radview.core.study_index import StudyIndex
@@ -28,6 +29,7 @@ from radview.dicom.stacks import Stack
 from radview.dicom.thumbnail import stack_thumbnail
 from radview.gui.actions import build_actions
 from radview.gui.error_dialog import readable, show_error
+from radview.gui.findings_panel import FindingsPanel, describe_size
 from radview.gui.layers_panel import LayersPanel
 from radview.gui.shortcuts_dialog import ShortcutsDialog
 from radview.gui.study_browser import StudyBrowser, patient_name
@@ -57,6 +59,7 @@ class MainWindow(QMainWindow):
 
     series_shown = Signal(object)  # Volume, once its first slice is on screen
     series_loaded = Signal(object)  # Volume, once every slice is in
+    model_finished = Signal(object)  # ModelResult of one model on the shown series
     index_scanned = Signal(object)  # StudyIndex
 
     def __init__(self, settings: Settings, settings_path: Path) -> None:
@@ -76,9 +79,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.area)
         self.browser = StudyBrowser()
         self.layers_panel = LayersPanel()
+        self.findings_panel = FindingsPanel()
         studies = self._dock(self.browser, "Studies", "studiesDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         layers = self._dock(self.layers_panel, "Layers", "layersDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        findings = self._dock(self.findings_panel, "Findings", "findingsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([studies, layers], [360, 220], Qt.Orientation.Horizontal)
+        self.resizeDocks([findings], [150], Qt.Orientation.Vertical)
 
         self.cursor_label = QLabel("")
         self.cursor_label.setObjectName("cursorReadout")
@@ -99,6 +105,7 @@ class MainWindow(QMainWindow):
         self.area.marker_clicked.connect(lambda mid: self.statusBar().showMessage(f"Marker {mid} selected", 3000))
         self.layers_panel.changed.connect(self.area.overlays_changed)
         self.layers_panel.go_to_marker.connect(self.area.go_to_marker)
+        self.findings_panel.finding_selected.connect(self._go_to_finding)
         self._restore_window_state()
         if not settings.window_state.get("geometry"):
             self.resize(1400, 900)
@@ -130,6 +137,7 @@ class MainWindow(QMainWindow):
     def _scanned(self, index: StudyIndex) -> None:
         self.index = index
         self.browser.show_index(index)
+        self.findings_panel.clear_findings()
         self.index_scanned.emit(index)
         skipped = f"; {len(index.skipped)} files skipped (see the browser)" if index.skipped else ""
         self.statusBar().showMessage(f"{index.file_count} files scanned{skipped}", 8000)
@@ -196,6 +204,8 @@ class MainWindow(QMainWindow):
             self.browser.add_warnings(self.stack, volume.warnings)
             self.statusBar().showMessage("⚠ " + "; ".join(volume.warnings), 15000)
         self.series_loaded.emit(volume)
+        if self.settings.run_models_on_open:
+            self.run_models()
 
     def _patient_title(self) -> str:
         if self.index is None or self.stack is None:
@@ -212,6 +222,80 @@ class MainWindow(QMainWindow):
         date = f"{study.date[:4]}-{study.date[4:6]}-{study.date[6:]}" if len(study.date) == 8 else study.date
         return (f"{patient_name(patient.name)}\nID {patient.patient_id}  {patient.sex or '?'}  born {born}\n"
                 f"{date}  {study.description}")
+
+    # ----- AI ------------------------------------------------------------------------------
+    def warm_up_ai(self) -> None:
+        """Load torch and MONAI in the background once the window shows (see radview.ai.warmup)."""
+
+        def work(ctx: TaskContext) -> float:
+            from radview.ai.warmup import warm_up
+
+            return warm_up()
+
+        self.runner.run("Loading AI", work, lambda s: log.info("AI stack loaded in %.2f s", s), self._ai_error,
+                        key="ai:warmup", cancellable=False)
+
+    def run_models(self) -> None:
+        """Run every model that applies to the shown series, each as its own cancellable task."""
+        volume, stack = self.volume, self.stack
+        if volume is None or stack is None or volume.slices_loaded < volume.shape[0]:
+            return
+        body_part = stack.series.body_part
+
+        def find(ctx: TaskContext):
+            from radview.ai.registry import find_models
+
+            cards, refused = find_models(self.settings.model_folders)
+            return [c for c in cards if c.applies_to(volume.modality, body_part, volume.is_2d)], refused
+
+        def found(result) -> None:
+            cards, refused = result
+            for r in refused:
+                log.warning("model refused: %s", r.reason)
+                self.statusBar().showMessage(f"Model refused: {r.reason}", 15000)
+            if not cards:
+                self.statusBar().showMessage(f"No model applies to {volume.modality} {stack.description}", 8000)
+            for card in cards:
+                self._run_model(card, volume)
+
+        self.runner.run("Finding models", find, found, self._ai_error, key="ai:find")
+
+    def _run_model(self, card, volume: Volume) -> None:
+        def work(ctx: TaskContext):
+            from radview.ai.engine import run_model
+
+            # leave the window a core: torch on every core starves the GUI thread (FACTS.md)
+            return run_model(card, volume, self.settings.device, ctx.report, ctx.cancel,
+                             cpu_threads=max(1, (os.cpu_count() or 2) - 1))
+
+        self.runner.run(f"AI {card.id}", work, lambda result: self._model_done(result, volume), self._ai_error,
+                        key=f"ai:{card.id}")
+
+    def _model_done(self, result, volume: Volume) -> None:
+        if volume is not self.volume:
+            return  # the radiologist moved on to another series
+        card = result.card
+        uid = volume.series_instance_uid
+        styles = {f.mask_label: LabelStyle(f"{f.finding_type.meaning} {f.mask_label}", card.label(1).color)
+                  for f in result.findings if f.mask_label}
+        self.area.add_label_layer(LabelLayer(f"{card.id} {card.version} mask", uid, result.labels, styles, 0.45))
+        markers = [Marker(f.id, np.array(f.centre_lps_mm), f.size_mm or 10.0,
+                          f"{f.finding_type.meaning} {describe_size(f)}") for f in result.findings]
+        self.area.add_marker_layer(MarkerLayer(f"{card.id} {card.version} flags", uid, markers))
+        self.findings_panel.add_findings(result.findings)
+        notes = "; ".join(result.notes)
+        self.statusBar().showMessage(
+            f"{card.id}: {len(result.findings)} finding(s) on {result.device} — suggestions to verify. {notes}", 10000)
+        self.model_finished.emit(result)
+
+    def _ai_error(self, exc: BaseException) -> None:
+        show_error(self, "AI model failed", readable(exc), "The images are unaffected; other models still run.")
+
+    def _go_to_finding(self, finding) -> None:
+        try:
+            self.area.go_to_marker(finding.id)
+        except KeyError:
+            self.area.go_to(np.array(finding.centre_lps_mm))
 
     # ----- overlays (the API the AI results use) --------------------------------------------
     def add_label_layer(self, layer: LabelLayer) -> None:
@@ -384,6 +468,12 @@ class MainWindow(QMainWindow):
     def action_delete_measurement(self) -> None:
         if not self.area.delete_selected_measurement():
             self.statusBar().showMessage("Click a measurement first to select it", 3000)
+
+    def action_run_models(self) -> None:
+        if self.volume is None:
+            self.statusBar().showMessage("Open a series first", 3000)
+            return
+        self.run_models()
 
     def action_shortcuts(self) -> None:
         ShortcutsDialog(self).open()

@@ -25,7 +25,8 @@ def window(qtbot, radview_home: Path):
     from PySide6.QtWidgets import QApplication
 
     apply_dark_theme(QApplication.instance())
-    w = MainWindow(Settings(), radview_home / "config" / "settings.json")
+    # the viewer tests do not need the models; tests/gui/test_ai_in_window.py turns them on
+    w = MainWindow(Settings(run_models_on_open=False), radview_home / "config" / "settings.json")
     qtbot.addWidget(w)
     w.resize(1400, 900)
     w.show()

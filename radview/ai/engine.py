@@ -1,0 +1,116 @@
+"""Run a model package on a volume: device, preprocessing, inference, findings, with timings.
+
+`run_model` is the one entry point the window, `radview analyze` and the benchmark use. It
+reports progress, stops at cancel between batches, and on a GPU that runs out of memory retries
+with a smaller batch, then on the CPU, and says so in the result's notes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from radview.ai.card import ModelCard
+from radview.ai.postprocess import brain_tumour_findings
+from radview.ai.predict import SliceInputs, predict_labels
+from radview.ai.registry import load_network
+from radview.core.findings import Finding
+from radview.core.progress import CancelToken, ProgressCallback
+from radview.core.volume import Volume
+
+log = logging.getLogger("radview.ai")
+_networks: dict[tuple[str, str, str], object] = {}
+_device_lock = threading.Lock()  # one inference at a time per process (DESIGN: per device)
+
+
+@dataclass
+class ModelResult:
+    """What one model found on one series."""
+
+    card: ModelCard
+    findings: list[Finding]
+    labels: np.ndarray  # (slices, rows, cols) uint8 on the volume's grid; finding i has label i
+    device: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def choose_device(setting: str = "auto") -> str:
+    """"cuda" when asked or available (setting "auto"), else "cpu"."""
+    import torch
+
+    if setting == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if setting == "cuda":
+        log.warning("CUDA was requested but is not available; using the CPU")
+    return "cpu"
+
+
+def _network(card: ModelCard, device: str):
+    key = (card.id, card.weights_sha256, device)
+    if key not in _networks:
+        _networks[key] = load_network(card, device)
+    return _networks[key]
+
+
+def input_scale(card: ModelCard, volume: Volume) -> float:
+    """In-plane resampling factor to the card's pixel spacing (1.0 when it names none or is within 5 %)."""
+    target = card.raw["input"].get("pixel_spacing_mm")
+    scale = float(volume.pixel_spacing_mm[0]) / float(target) if target else 1.0
+    return 1.0 if abs(scale - 1.0) <= 0.05 else scale
+
+
+def run_model(
+    card: ModelCard,
+    volume: Volume,
+    device_setting: str = "auto",
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    batch_size: int = 8,
+    cpu_threads: int | None = None,
+) -> ModelResult:
+    """Run `card`'s model on `volume`; the findings carry the model id, version and codes.
+
+    cpu_threads: torch's thread count on the CPU (the window leaves itself a core, FACTS.md).
+    """
+    import torch
+
+    device = choose_device(device_setting)
+    if cpu_threads:
+        torch.set_num_threads(cpu_threads)
+    notes: list[str] = []
+    timings: dict[str, float] = {}
+    with _device_lock:
+        start = time.perf_counter()
+        inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
+        network = _network(card, device)
+        timings["preprocess_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        while True:
+            try:
+                autocast = torch.float16 if device == "cuda" else None
+                labels, confidence = predict_labels(network, card, inputs, device, batch_size, progress, cancel, autocast)
+                break
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                if batch_size > 1:
+                    batch_size //= 2
+                    notes.append(f"GPU out of memory: retried with batch {batch_size}")
+                else:
+                    device = "cpu"
+                    network = _network(card, device)
+                    notes.append("GPU out of memory even with batch 1: ran on the CPU instead")
+        timings["inference_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    if card.id == "mr-brain-tumor":
+        findings, label_map = brain_tumour_findings(card, volume, labels, confidence)
+    else:
+        raise ValueError(f"{card.path}: no post-processing is known for model '{card.id}'")
+    timings["postprocess_s"] = time.perf_counter() - start
+    return ModelResult(card, findings, label_map, device, {k: round(v, 3) for k, v in timings.items()}, notes)

@@ -1,0 +1,78 @@
+"""Run a network over the slices of a volume: lazy inputs, batches, sliding windows, autocast,
+progress and cancel, and a compact result (labels and the winning class's probability)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radview.ai.card import ModelCard
+from radview.ai.preprocess import intensity_stats, normalise, slice_with_context
+from radview.core.progress import CancelToken, ProgressCallback, report
+
+
+class SliceInputs:
+    """Network inputs of every slice of a volume, made batch by batch (a CT never exists as a
+    float32 (slices, channels, 512, 512) copy): normalised, with context slices as channels,
+    resampled in-plane by `scale` to the card's pixel spacing."""
+
+    def __init__(self, card: ModelCard, voxels: np.ndarray, inverted: bool = False, scale: float = 1.0) -> None:
+        self.card, self.voxels, self.inverted, self.scale = card, voxels, inverted, scale
+        self.stats = intensity_stats(voxels, card.normalisation)
+
+    def __len__(self) -> int:
+        return self.voxels.shape[0]
+
+    def batch(self, start: int, stop: int) -> np.ndarray:
+        """(stop - start, channels, H', W') float32."""
+        stack = np.stack([slice_with_context(self.voxels, k, self.card.context_slices) for k in range(start, stop)])
+        values = normalise(stack, self.stats, self.card.normalisation, self.inverted)
+        if self.scale == 1.0:
+            return values
+        import torch
+
+        return torch.nn.functional.interpolate(torch.from_numpy(values), scale_factor=self.scale, mode="bilinear").numpy()
+
+
+def predict_labels(
+    network,
+    card: ModelCard,
+    inputs: SliceInputs,
+    device: str = "cpu",
+    batch_size: int = 8,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    autocast_dtype=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (N, H, W) uint8 = argmax class, confidence (N, H, W) float16 = its probability),
+    on the volume's own grid.
+
+    Slices larger than the card's input size go through MONAI's sliding-window inference with that
+    window (overlap 0.25, Gaussian blending). cancel is checked between batches: a run stops within
+    one batch.
+    """
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    n, rows, cols = len(inputs), inputs.voxels.shape[1], inputs.voxels.shape[2]
+    labels = np.empty((n, rows, cols), np.uint8)
+    confidence = np.empty((n, rows, cols), np.float16)
+    roi = card.input_size
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            stop = min(start + batch_size, n)
+            batch = torch.from_numpy(inputs.batch(start, stop)).to(device)
+            with torch.autocast(device_type=device.split(":")[0], dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                if tuple(batch.shape[2:]) == tuple(roi):
+                    logits = network(batch)
+                else:
+                    logits = sliding_window_inference(batch, roi, batch_size, network, overlap=0.25, mode="gaussian")
+            probabilities = torch.softmax(logits.float(), dim=1)
+            if tuple(probabilities.shape[2:]) != (rows, cols):
+                probabilities = torch.nn.functional.interpolate(probabilities, size=(rows, cols), mode="bilinear")
+            best, winner = probabilities.max(dim=1)
+            labels[start:stop] = winner.cpu().numpy()
+            confidence[start:stop] = best.cpu().numpy()
+            report(progress, stop, n, f"{card.id}: slices")
+    return labels, confidence

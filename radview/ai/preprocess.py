@@ -1,0 +1,43 @@
+"""Turn a volume's voxels into network input, as the model card says (pure numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, float]:
+    """(offset, scale) for a whole volume, so every slice of it is normalised alike.
+
+    ct_window: HU clipped to [low, high] -> 0..1. zscore: mean and SD of the voxels above the
+    5th percentile (the head, not the air). percentile: the 1st..99th percentile -> 0..1.
+    """
+    method = normalisation["method"]
+    if method == "ct_window":
+        low, high = float(normalisation.get("low_hu", -1000)), float(normalisation.get("high_hu", 400))
+        return low, high - low
+    sample = voxels.reshape(-1)[:: max(1, voxels.size // 2_000_000)].astype(np.float32)
+    if method == "zscore":
+        floor = np.percentile(sample, 5)
+        foreground = sample[sample > floor]
+        if foreground.size == 0:
+            foreground = sample
+        return float(foreground.mean()), float(max(foreground.std(), 1e-6))
+    low, high = np.percentile(sample, [1, 99])
+    return float(low), float(max(high - low, 1e-6))
+
+
+def normalise(values: np.ndarray, stats: tuple[float, float], normalisation: dict, inverted: bool = False) -> np.ndarray:
+    """float32 network input from raw values; MONOCHROME1 images are inverted first (DOMAIN.md)."""
+    offset, scale = stats
+    out = (values.astype(np.float32) - offset) / scale
+    if normalisation["method"] in ("ct_window", "percentile"):
+        out = np.clip(out, 0.0, 1.0)
+        if inverted:
+            out = 1.0 - out
+    return out
+
+
+def slice_with_context(voxels: np.ndarray, k: int, context: int) -> np.ndarray:
+    """(2 * context + 1, rows, cols): slice k with its neighbours as channels (edges repeat)."""
+    ks = np.clip(np.arange(k - context, k + context + 1), 0, voxels.shape[0] - 1)
+    return voxels[ks]

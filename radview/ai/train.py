@@ -1,0 +1,144 @@
+"""`radview train MODEL_DIR`: train a segmentation model from its card's recipe, seeded.
+
+The recipe (card "training.recipe") names the patients for training, validation and test
+(phantom seeds for the shipped models), so nothing leaks between them; the loop samples 2D
+slices (mostly ones that hold a finding), augments them, minimises Dice + cross-entropy, checks
+Dice on the validation patients every few hundred steps, keeps the best weights and stops early
+when validation stops improving. It writes weights.safetensors and the card (sha256, run log).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from radview.ai.augment import augment
+from radview.ai.card import ModelCard, load_card, save_card
+from radview.ai.datasets import Case, phantom_case
+from radview.ai.metrics import dice
+from radview.ai.predict import SliceInputs, predict_labels
+from radview.ai.registry import sha256_of
+from radview.core.progress import CancelToken, ProgressCallback, report
+
+
+def _sample_batch(inputs: list[SliceInputs], cases: list[Case], recipe: dict, rng: np.random.Generator):
+    images, labels = [], []
+    patch = recipe.get("patch_size")
+    for _ in range(recipe["batch_size"]):
+        c = int(rng.integers(len(cases)))
+        positive = np.flatnonzero(cases[c].labels.reshape(cases[c].labels.shape[0], -1).any(axis=1))
+        if positive.size and rng.random() < recipe.get("positive_fraction", 0.7):
+            k = int(rng.choice(positive))
+        else:
+            k = int(rng.integers(cases[c].labels.shape[0]))
+        image, label = inputs[c].batch(k, k + 1)[0], cases[c].labels[k]
+        if patch:
+            image, label = _crop(image, label, patch, rng, recipe.get("positive_fraction", 0.7))
+        image, label = augment(image, label, rng, recipe)
+        images.append(image)
+        labels.append(label)
+    return np.stack(images), np.stack(labels).astype(np.int64)
+
+
+def _crop(image: np.ndarray, label: np.ndarray, patch: list[int], rng: np.random.Generator, positive_fraction: float):
+    h, w = patch
+    rows, cols = np.nonzero(label)
+    if rows.size and rng.random() < positive_fraction:
+        i = int(rng.integers(rows.size))
+        r0 = int(np.clip(rows[i] - rng.integers(h), 0, label.shape[0] - h))
+        c0 = int(np.clip(cols[i] - rng.integers(w), 0, label.shape[1] - w))
+    else:
+        r0, c0 = int(rng.integers(label.shape[0] - h + 1)), int(rng.integers(label.shape[1] - w + 1))
+    return image[:, r0 : r0 + h, c0 : c0 + w], label[r0 : r0 + h, c0 : c0 + w]
+
+
+def validation_dice(network, card: ModelCard, inputs: list[SliceInputs], cases: list[Case]) -> float:
+    """Mean Dice over the validation patients, per output label, averaged."""
+    scores = []
+    for x, case in zip(inputs, cases, strict=True):
+        labels, _ = predict_labels(network, card, x, batch_size=8)
+        scores.extend(dice(labels == o.value, case.labels == o.value) for o in card.outputs)
+    return float(np.mean(scores))
+
+
+def train_model(
+    model_dir: Path,
+    cases: dict[str, list[Case]] | None = None,
+    iterations: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    init_from_card_weights: bool = False,
+) -> dict:
+    """Train the model in `model_dir` from its card; returns the run log written to the card.
+
+    cases: {"train": [...], "validation": [...]} for a site's own data (default: the recipe's
+    phantom seeds). init_from_card_weights: fine-tune the existing weights (transfer learning).
+    """
+    import torch
+    from monai.losses import DiceCELoss
+    from safetensors.torch import load_file, save_file
+
+    from radview.ai.networks import build_network
+
+    model_dir = Path(model_dir)
+    card = load_card(model_dir / "model.json")
+    recipe = dict(card.training["recipe"])
+    if iterations is not None:
+        recipe["iterations"] = iterations
+    seed = int(recipe.get("seed", 0))
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    rng = np.random.default_rng(seed)
+    if cases is None:
+        cases = {part: [phantom_case(card.id, s) for s in recipe[f"{part}_seeds"]] for part in ("train", "validation")}
+    train_inputs = [SliceInputs(card, c.voxels, c.inverted) for c in cases["train"]]
+    val_inputs = [SliceInputs(card, c.voxels, c.inverted) for c in cases["validation"]]
+
+    network = build_network(card.architecture, card.architecture_args)
+    if init_from_card_weights:
+        network.load_state_dict(load_file(str(card.weights_path)))
+    optimiser = torch.optim.AdamW(network.parameters(), lr=recipe.get("learning_rate", 2e-3), weight_decay=1e-4)
+    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
+    best, best_state, since_best, log = -1.0, None, 0, []
+    started = time.perf_counter()
+    every = recipe.get("validate_every", 100)
+    for step in range(1, recipe["iterations"] + 1):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        network.train()
+        images, labels = _sample_batch(train_inputs, cases["train"], recipe, rng)
+        optimiser.zero_grad()
+        loss = loss_fn(network(torch.from_numpy(images)), torch.from_numpy(labels)[:, None])
+        loss.backward()
+        optimiser.step()
+        report(progress, step, recipe["iterations"], f"training {card.id}, loss {loss.item():.3f}")
+        if step % every == 0 or step == recipe["iterations"]:
+            network.eval()
+            score = validation_dice(network, card, val_inputs, cases["validation"])
+            log.append({"step": step, "loss": round(loss.item(), 4), "validation_dice": round(score, 4)})
+            if score > best:
+                best, since_best = score, 0
+                best_state = {k: v.detach().clone().contiguous() for k, v in network.state_dict().items()}
+            else:
+                since_best += 1
+                if since_best >= recipe.get("patience", 4):
+                    break
+    assert best_state is not None
+    save_file(best_state, str(card.weights_path))
+    run = {
+        "steps_run": log[-1]["step"],
+        "best_validation_dice": round(best, 4),
+        "seconds": round(time.perf_counter() - started, 1),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "validation_log": log,
+        "fine_tuned_from_previous_weights": init_from_card_weights,
+    }
+    raw = dict(card.raw)
+    raw["weights"] = {**raw["weights"], "sha256": sha256_of(card.weights_path)}
+    raw["training"] = {**raw["training"], "last_run": run}
+    save_card(raw, model_dir)
+    return run

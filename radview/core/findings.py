@@ -1,0 +1,54 @@
+"""Findings: what a model (or a radiologist) reports about one place in a series.
+
+Plain data, no Qt or torch: the AI layer makes them, the viewer draws them, the review edits
+them, the report and the SR are written from them. A finding is a suggestion for a radiologist
+to verify, never a diagnosis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Code:
+    """A DICOM coded concept (CodeValue, CodingSchemeDesignator, CodeMeaning)."""
+
+    value: str
+    scheme: str
+    meaning: str
+
+
+@dataclass
+class Finding:
+    """One finding with where it is, how big, how sure, and where it came from.
+
+    centre_lps_mm: patient position (DICOM LPS). slice_index: 0-based slice of the series'
+    volume that shows the centre (the report cites it as image slice_index + 1 with the
+    instance number where known). measurements use units in their names (mm, mm3, ml, hu).
+    mask_label: the label value of this finding in its model's mask layer (0 if none).
+    """
+
+    id: str
+    finding_type: Code
+    series_instance_uid: str
+    model_id: str
+    model_version: str
+    confidence: float
+    centre_lps_mm: tuple[float, float, float]
+    slice_index: int
+    measurements: dict[str, float] = field(default_factory=dict)
+    location: dict[str, str] = field(default_factory=dict)  # side, zone, lobe region, hemisphere
+    attributes: dict[str, str] = field(default_factory=dict)  # e.g. composition: solid / part-solid
+    mask_label: int = 0
+    instance_number: int | None = None
+
+    @property
+    def size_mm(self) -> float:
+        """The size a reader quotes: mean axial diameter, else longest diameter, else 0."""
+        m = self.measurements
+        return float(m.get("mean_diameter_mm") or m.get("longest_diameter_mm") or 0.0)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (findings.json)."""
+        return asdict(self)

@@ -1,0 +1,107 @@
+"""The shipped brain MR model on held-out phantoms, through the real DICOM path; cancel; training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from radview.ai.engine import run_model
+from radview.ai.registry import find_models
+from radview.core.progress import Cancelled, CancelToken
+from radview.dicom.load import load_stack
+from radview.dicom.scan import scan_path
+from radview.dicom.stacks import split_series
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.fixture(scope="module")
+def card():
+    cards, _ = find_models()
+    return next(c for c in cards if c.id == "mr-brain-tumor")
+
+
+@pytest.fixture(scope="module")
+def demo_mr(demo_study):
+    """The demo MR (seed 0: never used in training, validation or the card's test seeds)."""
+    stack = split_series(scan_path(demo_study / "dicom" / "brain-mr").all_series()[0])[0]
+    truth = json.loads((demo_study / "ground-truth" / "ground-truth.json").read_text())["brain_mr"]
+    return load_stack(stack), truth
+
+
+def test_finds_the_tumour_on_a_held_out_phantom(card, demo_mr, demo_study):
+    import nibabel as nib
+
+    from radview.ai.metrics import dice
+    from radview.core.nifti_layout import from_nifti_layout
+
+    volume, truth = demo_mr
+    assert 0 not in card.training["recipe"]["train_seeds"] + card.training["recipe"]["validation_seeds"]
+    result = run_model(card, volume, "cpu")
+    assert len(result.findings) >= 1
+    tumour = result.findings[0]
+    reference = from_nifti_layout(np.asarray(nib.load(demo_study / "ground-truth" / "brain-mr-tumour.nii.gz").dataobj)) > 0
+    assert dice(result.labels == tumour.mask_label, reference) >= 0.8
+    expected_ml = truth["tumour"]["whole_volume_ml"]
+    assert abs(tumour.measurements["volume_ml"] - expected_ml) <= 0.2 * expected_ml
+    assert tumour.location["hemisphere"] == truth["tumour"]["hemisphere"]
+    # every finding carries what the review and the report need
+    assert tumour.model_id == "mr-brain-tumor" and tumour.model_version == card.version
+    assert (tumour.finding_type.value, tumour.finding_type.scheme) == ("108369006", "SCT")
+    assert 0 < tumour.confidence <= 1 and 0 <= tumour.slice_index < volume.shape[0]
+    assert tumour.measurements["longest_diameter_mm"] > 0
+
+
+def test_same_input_gives_the_same_output_on_the_cpu(card, demo_mr):
+    volume, _ = demo_mr
+    first, second = run_model(card, volume, "cpu"), run_model(card, volume, "cpu")
+    assert np.array_equal(first.labels, second.labels)
+    assert [f.to_dict() for f in first.findings] == [f.to_dict() for f in second.findings]
+
+
+def test_cancel_stops_within_a_second(card, demo_mr):
+    volume, _ = demo_mr
+    cancel = CancelToken()
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            run_model(card, volume, "cpu", cancel=cancel, batch_size=1)
+            outcome["result"] = "finished"
+        except Cancelled:
+            outcome["result"] = "cancelled"
+        outcome["at"] = time.perf_counter()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    time.sleep(0.3)
+    cancelled_at = time.perf_counter()
+    cancel.cancel()
+    thread.join(10)
+    assert outcome["result"] == "cancelled"
+    assert outcome["at"] - cancelled_at < 1.0
+
+
+def test_a_short_training_run_goes_through_the_real_code(tmp_path):
+    from radview.ai.card import load_card
+    from radview.ai.registry import check_package
+    from radview.ai.train import train_model
+
+    folder = tmp_path / "mr-brain-tumor"
+    shutil.copytree(SHIPPED / "mr-brain-tumor", folder)
+    card = json.loads((folder / "model.json").read_text())
+    recipe = card["training"]["recipe"]
+    recipe.update(train_seeds=[1000], validation_seeds=[1016], validate_every=2, batch_size=2)
+    (folder / "model.json").write_text(json.dumps(card))
+    before = (folder / "weights.safetensors").read_bytes()
+    run = train_model(folder, iterations=3)
+    assert run["steps_run"] == 3 and 0 <= run["best_validation_dice"] <= 1
+    assert (folder / "weights.safetensors").read_bytes() != before
+    check_package(folder)  # the new weights match the card's new sha256
+    assert load_card(folder / "model.json").training["last_run"]["steps_run"] == 3

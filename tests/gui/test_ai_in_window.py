@@ -1,0 +1,43 @@
+"""Models run in the background when a study opens; results arrive as layers, flags and findings,
+and the window keeps painting while they run."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QThreadPool, QTimer
+
+from tests.gui.conftest import open_via_menu
+
+
+def test_opening_an_mr_runs_the_brain_model_and_the_window_stays_responsive(qtbot, window, demo_study, monkeypatch):
+    from radview.ai.warmup import warm_up
+
+    warm_up()  # what the app does in the background right after the window shows (app.py)
+
+    window.settings.run_models_on_open = True
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    with qtbot.waitSignal(window.model_finished, timeout=120_000) as finished:
+        open_via_menu(qtbot, window, demo_study / "dicom" / "brain-mr", monkeypatch)
+        timer.start()
+    timer.stop()
+    result = finished.args[0]
+    assert result.card.id == "mr-brain-tumor" and result.findings
+    # the findings list, the mask layer and the flags
+    assert window.findings_panel.topLevelItemCount() == len(result.findings)
+    row = window.findings_panel.topLevelItem(0)
+    assert row.text(0) == "Neoplasm" and "mL" in row.text(2) and row.text(5) == "unreviewed"
+    names = [layer.name for layer in window.area.layers()]
+    assert names == ["mr-brain-tumor 1.0.0 mask", "mr-brain-tumor 1.0.0 flags"]
+    # selecting the finding centres the views on it
+    window.findings_panel.setCurrentItem(row)
+    tumour = result.findings[0]
+    assert window.area.panes[0].view.index == tumour.slice_index
+    # the event loop kept running during inference
+    gaps_ms = np.diff(ticks) * 1000
+    assert len(ticks) > 10 and gaps_ms.max() < 100, f"the event loop stalled {gaps_ms.max():.0f} ms during inference"
+    QThreadPool.globalInstance().waitForDone(10_000)

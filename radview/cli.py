@@ -88,9 +88,15 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from radview.ai.train import train_model
+    from radview.ai.train import split_by_patient, train_model
 
-    run = train_model(Path(args.model_dir), iterations=args.iterations, progress=_print_progress,
+    cases = None
+    if args.data:
+        from radview.ai.evaluate import site_cases
+
+        cases = split_by_patient(site_cases(Path(args.data)))
+        print(f"site data: {len(cases['train'])} patients for training, {len(cases['validation'])} for validation")
+    run = train_model(Path(args.model_dir), cases=cases, iterations=args.iterations, progress=_print_progress,
                       init_from_card_weights=args.fine_tune)
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -100,14 +106,34 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from radview.ai.evaluate import evaluate_segmentation
+    from radview.ai.card import load_card
+    from radview.ai.evaluate import evaluate_classification, evaluate_nodules, evaluate_segmentation
 
-    summary = evaluate_segmentation(Path(args.model_dir), args.data, progress=_print_progress)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    print(f"{summary['patients']} patients ({summary['data']}): Dice {summary['dice_mean']} "
-          f"(95% CI {summary['dice_95ci'][0]}-{summary['dice_95ci'][1]}), HD95 median {summary['hd95_mm_median']} mm, "
-          f"volume error median {summary['volume_error_ml_median_abs']} mL")
+    card = load_card(Path(args.model_dir) / "model.json")
+    if card.id in ("ct-nodule", "cxr-nodule") and args.data != "phantoms":
+        print(f"radview: {card.id} evaluates on phantoms only for now (it needs nodule centres)", file=sys.stderr)
+        return 2
+    if card.id == "cxr-nodule":
+        summary = evaluate_classification(Path(args.model_dir), progress=_print_progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        print(f"{summary['images']} radiographs ({summary['with_nodules']} with nodules): AUC {summary['auc']} "
+              f"(95% CI {summary['auc_95ci']}), sensitivity {summary['sensitivity']}, specificity "
+              f"{summary['specificity']}, F1 {summary['f1']}, nodules flagged {summary['nodules_flagged_share']}")
+    elif card.id == "ct-nodule":
+        summary = evaluate_nodules(Path(args.model_dir), progress=_print_progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        print(f"{summary['scans']} scans, {summary['reference_nodules_4mm_or_more']} nodules >= 4 mm: sensitivity "
+              f"{summary['sensitivity_at_1_fp']} at 1 FP/scan (95% CI {summary['sensitivity_at_1_fp_95ci']}), "
+              f"CPM {summary['cpm']}, diameter error median {summary['diameter_error_mm_median_abs']} mm")
+    else:
+        summary = evaluate_segmentation(Path(args.model_dir), args.data, progress=_print_progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        print(f"{summary['patients']} patients ({summary['data']}): Dice {summary['dice_mean']} "
+              f"(95% CI {summary['dice_95ci'][0]}-{summary['dice_95ci'][1]}), HD95 median {summary['hd95_mm_median']} mm, "
+              f"volume error median {summary['volume_error_ml_median_abs']} mL")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
         print(f"wrote {args.json}")
@@ -120,6 +146,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         report = run_load_bench(rounds=args.rounds)
         print(format_table(report))
+    elif args.what == "infer":
+        from radview.bench.infer import format_infer_table, run_infer_bench
+
+        report = run_infer_bench(rounds=min(args.rounds, 3))
+        print(format_infer_table(report))
     elif args.what == "view":
         from radview.gui.view_bench import format_view_table, run_view_bench
 
@@ -161,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir")
     p.add_argument("--iterations", type=int, help="override the recipe's number of steps")
     p.add_argument("--fine-tune", action="store_true", help="start from the package's current weights")
+    p.add_argument("--data", metavar="DIR", help="a site's cases (<patient>/dicom + mask.nii.gz) instead of phantoms")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="measure a model on held-out data and write the metrics into its card")
@@ -170,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("bench", help="speed benchmarks against named baselines")
-    p.add_argument("what", choices=["load", "view"])
+    p.add_argument("what", choices=["load", "view", "infer"])
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--rounds", type=int, default=5, help="load: rounds per contender")
     p.add_argument("--frames", type=int, default=300, help="view: painted frames per case")

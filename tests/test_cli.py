@@ -68,3 +68,13 @@ def test_layer_contracts_hold():
     out = subprocess.run([lint or "lint-imports"], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "broken" not in out.stdout.split("Contracts:")[-1].replace("0 broken", "")
+
+
+def test_models_lists_the_shipped_models_with_their_cards(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("RADVIEW_HOME", str(tmp_path))
+    assert main(["models", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert {m["id"] for m in listing["models"]} == {"cxr-nodule", "ct-nodule", "mr-brain-tumor"}
+    assert listing["refused"] == []
+    for model in listing["models"]:
+        assert len(model["sha256"]) == 64 and model["metrics"] and "synthetic" in model["notice"]

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from radview.ai.card import ModelCard
+from radview.ai.nodules import nodule_findings
 from radview.ai.postprocess import brain_tumour_findings
+from radview.ai.radiograph import radiograph_findings
 from radview.ai.predict import SliceInputs, predict_labels
 from radview.ai.registry import load_network
 from radview.core.findings import Finding
@@ -37,6 +39,7 @@ class ModelResult:
     device: str
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)  # image-level outputs (nodule present)
 
 
 def choose_device(setting: str = "auto") -> str:
@@ -108,9 +111,14 @@ def run_model(
                     notes.append("GPU out of memory even with batch 1: ran on the CPU instead")
         timings["inference_s"] = time.perf_counter() - start
     start = time.perf_counter()
+    scores: dict[str, float] = {}
     if card.id == "mr-brain-tumor":
         findings, label_map = brain_tumour_findings(card, volume, labels, confidence)
+    elif card.id == "ct-nodule":
+        findings, label_map = nodule_findings(card, volume, labels, confidence)
+    elif card.id == "cxr-nodule":
+        findings, label_map, scores = radiograph_findings(card, volume, labels, confidence)
     else:
         raise ValueError(f"{card.path}: no post-processing is known for model '{card.id}'")
     timings["postprocess_s"] = time.perf_counter() - start
-    return ModelResult(card, findings, label_map, device, {k: round(v, 3) for k, v in timings.items()}, notes)
+    return ModelResult(card, findings, label_map, device, {k: round(v, 3) for k, v in timings.items()}, notes, scores)

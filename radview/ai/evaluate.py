@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from radview.ai.card import load_card, save_card
-from radview.ai.datasets import Case, phantom_case
+from radview.ai.datasets import Case, phantom_case, recipe_seeds
 from radview.ai.engine import run_model
 from radview.ai.metrics import bootstrap_interval, dice, hd95_mm
 from radview.core.progress import CancelToken, ProgressCallback, report
@@ -21,9 +21,10 @@ from radview.core.volume import Volume
 
 
 def case_volume(case: Case, modality: str) -> Volume:
-    """A Volume for a phantom case (axial, LPS-aligned, spacing from the case)."""
+    """A Volume for a phantom case (axial, LPS-aligned, spacing and origin from the case)."""
     k, r, c = case.spacing_mm
-    return Volume(case.voxels, pixel_spacing_mm=(r, c), slice_spacing_mm=k, modality=modality,
+    origin = np.array((case.truth or {}).get("origin_mm", (0.0, 0.0, 0.0)), float)
+    return Volume(case.voxels, pixel_spacing_mm=(r, c), slice_spacing_mm=k, modality=modality, origin_mm=origin,
                   series_instance_uid=case.patient, slices_loaded=case.voxels.shape[0],
                   photometric_interpretation="MONOCHROME1" if case.inverted else "MONOCHROME2")
 
@@ -54,7 +55,7 @@ def evaluate_segmentation(model_dir: Path, data: str, progress: ProgressCallback
                           cancel: CancelToken | None = None, write_card: bool = True) -> dict:
     """Per-patient Dice / HD95 / volume error and their summary; written into the card's metrics."""
     card = load_card(Path(model_dir) / "model.json")
-    seeds = card.training["recipe"]["test_seeds"]
+    seeds = recipe_seeds(card.training["recipe"], "test")
     cases = [phantom_case(card.id, s) for s in seeds] if data == "phantoms" else site_cases(Path(data))
     rows = []
     for n, case in enumerate(cases):
@@ -80,5 +81,114 @@ def evaluate_segmentation(model_dir: Path, data: str, progress: ProgressCallback
         raw = dict(card.raw)
         raw["metrics"] = {"headline": {"Dice": summary["dice_mean"], "HD95 mm": summary["hd95_mm_median"]},
                           "test": summary}
+        save_card(raw, Path(model_dir))
+    return summary
+
+
+MIN_REFERENCE_DIAMETER_MM = 4.0  # the target counts nodules of 4 mm and more (issue, LUNA16-like)
+
+
+def match_nodules(findings: list, nodules: list[dict]) -> tuple[list[tuple[float, bool]], list[float]]:
+    """LUNA16 matching for one scan: a finding is a hit when its centre lies within the radius of
+    a reference nodule of >= 4 mm (each reference counted once); findings on smaller nodules or
+    on an already-found nodule are ignored, the rest are false positives.
+    Returns (confidence, hit) candidates and the diameter errors (mm) of the hits."""
+    candidates, errors, found = [], [], set()
+    for f in sorted(findings, key=lambda f: -f.confidence):
+        centre = np.array(f.centre_lps_mm)
+        inside = [i for i, n in enumerate(nodules) if np.linalg.norm(centre - np.array(n["centre_mm"])) <= max(n["diameter_mm"] / 2, 1.5)]
+        if not inside:
+            candidates.append((f.confidence, False))
+            continue
+        i = inside[0]
+        if nodules[i]["diameter_mm"] < MIN_REFERENCE_DIAMETER_MM or i in found:
+            continue
+        found.add(i)
+        candidates.append((f.confidence, True))
+        errors.append(f.size_mm - nodules[i]["diameter_mm"])
+    return candidates, errors
+
+
+def evaluate_nodules(model_dir: Path, progress: ProgressCallback | None = None,
+                     cancel: CancelToken | None = None, write_card: bool = True, seeds: list[int] | None = None) -> dict:
+    """FROC (sensitivity at 1/8..8 false positives per scan, CPM) and diameter error on the card's
+    held-out phantom CTs; written into the card's metrics."""
+    from radview.ai.metrics import froc
+
+    card = load_card(Path(model_dir) / "model.json")
+    seeds = seeds or recipe_seeds(card.training["recipe"], "test")
+    scans, counts, errors, seconds = [], [], [], []
+    for n, seed in enumerate(seeds):
+        case = phantom_case(card.id, seed)
+        result = run_model(card, case_volume(case, "CT"), "cpu", cancel=cancel)
+        seconds.append(sum(result.seconds.values()))
+        nodules = case.truth["nodules"]
+        candidates, scan_errors = match_nodules(result.findings, nodules)
+        scans.append(candidates)
+        counts.append(sum(1 for x in nodules if x["diameter_mm"] >= MIN_REFERENCE_DIAMETER_MM))
+        errors.extend(scan_errors)
+        report(progress, n + 1, len(seeds), f"evaluating {card.id}")
+    curve = froc(scans, counts)
+    low, high = bootstrap_interval(lambda sample: froc([s for s, _ in sample], [c for _, c in sample])["sensitivity_at_1_fp"],
+                                   list(zip(scans, counts, strict=True)))
+    summary = {
+        "data": "held-out synthetic phantom CTs (test seeds)",
+        "scans": len(seeds),
+        "reference_nodules_4mm_or_more": int(sum(counts)),
+        **{k: round(v, 4) for k, v in curve.items()},
+        "sensitivity_at_1_fp_95ci": [round(low, 4), round(high, 4)],
+        "diameter_error_mm_median_abs": round(float(np.median(np.abs(errors))), 2) if errors else None,
+        "diameter_error_mm_median_signed": round(float(np.median(errors)), 2) if errors else None,
+        "seconds_per_scan_cpu_median": round(float(np.median(seconds)), 1),
+    }
+    if write_card:
+        raw = dict(card.raw)
+        raw["metrics"] = {"headline": {"sensitivity at 1 FP/scan": summary["sensitivity_at_1_fp"], "CPM": summary["cpm"],
+                                       "diameter error mm": summary["diameter_error_mm_median_abs"]},
+                          "test": summary}
+        save_card(raw, Path(model_dir))
+    return summary
+
+
+def evaluate_classification(model_dir: Path, progress: ProgressCallback | None = None,
+                            cancel: CancelToken | None = None, write_card: bool = True, seeds: list[int] | None = None) -> dict:
+    """Nodule present or not, per radiograph: ROC AUC, accuracy, sensitivity, specificity and F1 at
+    the card's threshold, each with a bootstrap 95 % interval by patient; and the share of true
+    nodules that a flag lands on (within the nodule's radius + 5 mm)."""
+    from radview.ai.metrics import binary_scores, roc_auc
+
+    card = load_card(Path(model_dir) / "model.json")
+    seeds = seeds or recipe_seeds(card.training["recipe"], "test")
+    threshold = card.thresholds.get("probability", 0.5)
+    rows, flagged, nodules_total = [], 0, 0
+    for n, seed in enumerate(seeds):
+        case = phantom_case(card.id, seed)
+        volume = case_volume(case, card.modalities[0])
+        result = run_model(card, volume, "cpu", cancel=cancel)
+        score = result.scores["nodule_present_probability"]
+        rows.append((score, bool(case.truth["nodules"])))
+        for nodule in case.truth["nodules"]:
+            nodules_total += 1
+            centre = volume.voxel_to_patient_mm(np.array([0.0, nodule["row"], nodule["col"]]))
+            if any(np.linalg.norm(np.array(f.centre_lps_mm) - centre) <= nodule["diameter_mm"] / 2 + 5 for f in result.findings):
+                flagged += 1
+        report(progress, n + 1, len(seeds), f"evaluating {card.id}")
+
+    def stat(name: str):
+        def compute(sample: list) -> float:
+            scores, truth = np.array([s for s, _ in sample]), np.array([t for _, t in sample])
+            return roc_auc(scores, truth) if name == "auc" else binary_scores(scores >= threshold, truth)[name]
+        return compute
+
+    summary: dict = {"data": "held-out synthetic phantom radiographs (test seeds)", "images": len(rows),
+                     "with_nodules": int(sum(t for _, t in rows)), "threshold": threshold}
+    for name in ("auc", "accuracy", "sensitivity", "specificity", "f1"):
+        summary[name] = round(stat(name)(rows), 4)
+        summary[f"{name}_95ci"] = [round(v, 4) for v in bootstrap_interval(stat(name), rows)]
+    summary["nodules_flagged_share"] = round(flagged / nodules_total, 4) if nodules_total else None
+    if write_card:
+        raw = dict(card.raw)
+        raw["metrics"] = {"headline": {"AUC": summary["auc"], "sensitivity": summary["sensitivity"],
+                                       "specificity": summary["specificity"]}, "test": summary}
         save_card(raw, Path(model_dir))
     return summary

@@ -15,16 +15,18 @@ class SliceInputs:
     float32 (slices, channels, 512, 512) copy): normalised, with context slices as channels,
     resampled in-plane by `scale` to the card's pixel spacing."""
 
-    def __init__(self, card: ModelCard, voxels: np.ndarray, inverted: bool = False, scale: float = 1.0) -> None:
+    def __init__(self, card: ModelCard, voxels: np.ndarray, inverted: bool = False, scale: float = 1.0,
+                 indices: np.ndarray | None = None) -> None:
         self.card, self.voxels, self.inverted, self.scale = card, voxels, inverted, scale
         self.stats = intensity_stats(voxels, card.normalisation)
+        self.indices = np.arange(voxels.shape[0]) if indices is None else np.asarray(indices)  # slices to run
 
     def __len__(self) -> int:
-        return self.voxels.shape[0]
+        return len(self.indices)
 
     def batch(self, start: int, stop: int) -> np.ndarray:
-        """(stop - start, channels, H', W') float32."""
-        stack = np.stack([slice_with_context(self.voxels, k, self.card.context_slices) for k in range(start, stop)])
+        """(stop - start, channels, H', W') float32 for the slices indices[start:stop]."""
+        stack = np.stack([slice_with_context(self.voxels, int(k), self.card.context_slices) for k in self.indices[start:stop]])
         values = normalise(stack, self.stats, self.card.normalisation, self.inverted)
         if self.scale == 1.0:
             return values

@@ -17,35 +17,42 @@ import numpy as np
 
 from radview.ai.augment import augment
 from radview.ai.card import ModelCard, load_card, save_card
-from radview.ai.datasets import Case, phantom_case
-from radview.ai.metrics import dice
+from radview.ai.datasets import Case, phantom_case, recipe_seeds
 from radview.ai.predict import SliceInputs, predict_labels
 from radview.ai.registry import sha256_of
 from radview.core.progress import CancelToken, ProgressCallback, report
 
 
-def _sample_batch(inputs: list[SliceInputs], cases: list[Case], recipe: dict, rng: np.random.Generator):
+def _finding_value(card: ModelCard) -> int:
+    """The label value sampling is balanced on: the finding (the highest output value), not the
+    organ around it (the lung would otherwise win every draw)."""
+    return max(o.value for o in card.outputs)
+
+
+def _sample_batch(inputs: list[SliceInputs], cases: list[Case], recipe: dict, rng: np.random.Generator, finding: int):
     images, labels = [], []
     patch = recipe.get("patch_size")
+    fraction = recipe.get("positive_fraction", 0.7)
     for _ in range(recipe["batch_size"]):
         c = int(rng.integers(len(cases)))
-        positive = np.flatnonzero(cases[c].labels.reshape(cases[c].labels.shape[0], -1).any(axis=1))
-        if positive.size and rng.random() < recipe.get("positive_fraction", 0.7):
-            k = int(rng.choice(positive))
+        holding = np.flatnonzero((cases[c].labels == finding).any(axis=(1, 2)))
+        if holding.size and rng.random() < fraction:
+            k = int(rng.choice(holding))
         else:
             k = int(rng.integers(cases[c].labels.shape[0]))
         image, label = inputs[c].batch(k, k + 1)[0], cases[c].labels[k]
         if patch:
-            image, label = _crop(image, label, patch, rng, recipe.get("positive_fraction", 0.7))
+            image, label = _crop(image, label, patch, rng, fraction, finding)
         image, label = augment(image, label, rng, recipe)
         images.append(image)
         labels.append(label)
     return np.stack(images), np.stack(labels).astype(np.int64)
 
 
-def _crop(image: np.ndarray, label: np.ndarray, patch: list[int], rng: np.random.Generator, positive_fraction: float):
+def _crop(image: np.ndarray, label: np.ndarray, patch: list[int], rng: np.random.Generator, positive_fraction: float,
+          finding: int):
     h, w = patch
-    rows, cols = np.nonzero(label)
+    rows, cols = np.nonzero(label == finding)
     if rows.size and rng.random() < positive_fraction:
         i = int(rng.integers(rows.size))
         r0 = int(np.clip(rows[i] - rng.integers(h), 0, label.shape[0] - h))
@@ -55,13 +62,41 @@ def _crop(image: np.ndarray, label: np.ndarray, patch: list[int], rng: np.random
     return image[:, r0 : r0 + h, c0 : c0 + w], label[r0 : r0 + h, c0 : c0 + w]
 
 
+def split_by_patient(cases: list[Case], validation_share: float = 0.2, seed: int = 0) -> dict[str, list[Case]]:
+    """Split a site's cases by patient (never by slice), seeded; at least one validation patient."""
+    if len(cases) < 2:
+        raise ValueError("training on site data needs at least two patients (one for validation)")
+    order = np.random.default_rng(seed).permutation(len(cases))
+    count = max(1, int(round(validation_share * len(cases))))
+    return {"validation": [cases[i] for i in order[:count]], "train": [cases[i] for i in order[count:]]}
+
+
 def validation_dice(network, card: ModelCard, inputs: list[SliceInputs], cases: list[Case]) -> float:
-    """Mean Dice over the validation patients, per output label, averaged."""
-    scores = []
+    """Dice per output label pooled over the validation patients (overlaps and sizes summed
+    first, so a patient without findings cannot score a perfect 1 by predicting nothing),
+    averaged over labels. Runs on the slices each input holds (all, or those around findings)."""
+    overlap = np.zeros(len(card.outputs))
+    total = np.zeros(len(card.outputs))
     for x, case in zip(inputs, cases, strict=True):
         labels, _ = predict_labels(network, card, x, batch_size=8)
-        scores.extend(dice(labels == o.value, case.labels == o.value) for o in card.outputs)
-    return float(np.mean(scores))
+        reference = case.labels[x.indices]
+        for n, output in enumerate(card.outputs):
+            predicted, truth = labels == output.value, reference == output.value
+            overlap[n] += 2 * np.logical_and(predicted, truth).sum()
+            total[n] += predicted.sum() + truth.sum()
+    return float(np.mean(np.where(total > 0, overlap / np.maximum(total, 1), 1.0)))
+
+
+def _validation_slices(case: Case, recipe: dict) -> np.ndarray | None:
+    """All slices, or with recipe validation_margin_slices = m, those within m of a labelled
+    finding (the highest label value) plus every 10th slice."""
+    margin = recipe.get("validation_margin_slices")
+    if margin is None:
+        return None
+    top = case.labels.max()
+    holding = np.flatnonzero((case.labels == top).any(axis=(1, 2)))
+    near = {int(k) for h in holding for k in range(h - margin, h + margin + 1) if 0 <= k < case.labels.shape[0]}
+    return np.array(sorted(near | set(range(0, case.labels.shape[0], 10))))
 
 
 def train_model(
@@ -93,9 +128,9 @@ def train_model(
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     rng = np.random.default_rng(seed)
     if cases is None:
-        cases = {part: [phantom_case(card.id, s) for s in recipe[f"{part}_seeds"]] for part in ("train", "validation")}
+        cases = {part: [phantom_case(card.id, s) for s in recipe_seeds(recipe, part)] for part in ("train", "validation")}
     train_inputs = [SliceInputs(card, c.voxels, c.inverted) for c in cases["train"]]
-    val_inputs = [SliceInputs(card, c.voxels, c.inverted) for c in cases["validation"]]
+    val_inputs = [SliceInputs(card, c.voxels, c.inverted, indices=_validation_slices(c, recipe)) for c in cases["validation"]]
 
     network = build_network(card.architecture, card.architecture_args)
     if init_from_card_weights:
@@ -109,7 +144,7 @@ def train_model(
         if cancel is not None:
             cancel.raise_if_cancelled()
         network.train()
-        images, labels = _sample_batch(train_inputs, cases["train"], recipe, rng)
+        images, labels = _sample_batch(train_inputs, cases["train"], recipe, rng, _finding_value(card))
         optimiser.zero_grad()
         loss = loss_fn(network(torch.from_numpy(images)), torch.from_numpy(labels)[:, None])
         loss.backward()

@@ -45,9 +45,9 @@ class Finding:
 
     @property
     def size_mm(self) -> float:
-        """The size a reader quotes: mean axial diameter, else longest diameter, else 0."""
+        """The size a reader quotes: mean axial diameter, else longest, else approximate, else 0."""
         m = self.measurements
-        return float(m.get("mean_diameter_mm") or m.get("longest_diameter_mm") or 0.0)
+        return float(m.get("mean_diameter_mm") or m.get("longest_diameter_mm") or m.get("approximate_diameter_mm") or 0.0)
 
     def to_dict(self) -> dict:
         """JSON-ready dict (findings.json)."""

@@ -45,6 +45,7 @@ def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: b
     settings, problems = load_settings(path)
     window = MainWindow(settings, path)
     install_exception_hook(window)
+    _quit_cleanly_on_sigterm(app, window)
     window.show()
     shown_s = time.perf_counter() - started
     log.info("window shown %.3f s after launch", shown_s)
@@ -65,6 +66,23 @@ def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: b
     if paths:
         window.open_path(paths if len(paths) > 1 else paths[0])
     return app.exec()
+
+
+def _quit_cleanly_on_sigterm(app, window) -> None:
+    """SIGTERM (a session logout, `kill`) closes the window like Quit: settings are saved and the
+    header-scan worker processes stop instead of being orphaned."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    from radview.dicom.workers import shutdown_worker_pool
+
+    app.aboutToQuit.connect(shutdown_worker_pool)
+    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, window.close))
+    # Python runs signal handlers only between bytecodes: a timer gives it regular chances
+    keepalive = QTimer(app)
+    keepalive.timeout.connect(lambda: None)
+    keepalive.start(250)
 
 
 def _after_shown(window, screenshot: str | None, quit_after_shown: bool) -> None:

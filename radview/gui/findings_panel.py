@@ -21,6 +21,8 @@ def describe_size(finding: Finding) -> str:
         parts.append(f"{m['mean_diameter_mm']:.0f} mm")
     elif "longest_diameter_mm" in m:
         parts.append(f"{m['longest_diameter_mm']:.0f} mm")
+    elif "approximate_diameter_mm" in m:
+        parts.append(f"~{m['approximate_diameter_mm']:.0f} mm")
     if "volume_ml" in m:
         parts.append(f"{m['volume_ml']:.1f} mL")
     elif "volume_mm3" in m:

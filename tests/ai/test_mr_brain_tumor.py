@@ -42,7 +42,10 @@ def test_finds_the_tumour_on_a_held_out_phantom(card, demo_mr, demo_study):
     from radview.core.nifti_layout import from_nifti_layout
 
     volume, truth = demo_mr
-    assert 0 not in card.training["recipe"]["train_seeds"] + card.training["recipe"]["validation_seeds"]
+    from radview.ai.datasets import recipe_seeds
+
+    recipe = card.training["recipe"]
+    assert 0 not in recipe_seeds(recipe, "train") + recipe_seeds(recipe, "validation") + recipe_seeds(recipe, "test")
     result = run_model(card, volume, "cpu")
     assert len(result.findings) >= 1
     tumour = result.findings[0]
@@ -105,3 +108,31 @@ def test_a_short_training_run_goes_through_the_real_code(tmp_path):
     assert (folder / "weights.safetensors").read_bytes() != before
     check_package(folder)  # the new weights match the card's new sha256
     assert load_card(folder / "model.json").training["last_run"]["steps_run"] == 3
+
+
+def test_fine_tuning_on_a_sites_dicom_and_nifti_masks(tmp_path, demo_study):
+    """A site's own cases: <patient>/dicom + mask.nii.gz (dcm2niix layout), split by patient."""
+    import nibabel as nib
+
+    from radview.ai.evaluate import site_cases
+    from radview.ai.registry import check_package
+    from radview.ai.train import split_by_patient, train_model
+
+    site = tmp_path / "site"
+    truth = nib.load(demo_study / "ground-truth" / "brain-mr-tumour.nii.gz")
+    for patient in ("p1", "p2"):
+        shutil.copytree(demo_study / "dicom" / "brain-mr", site / patient / "dicom")
+        mask = (np.asarray(truth.dataobj) > 0).astype(np.uint8)
+        nib.save(nib.Nifti1Image(mask, truth.affine), site / patient / "mask.nii.gz")
+    cases = site_cases(site)
+    assert [c.patient for c in cases] == ["p1", "p2"] and cases[0].labels.sum() > 1000
+    split = split_by_patient(cases)
+    assert len(split["train"]) == 1 and len(split["validation"]) == 1
+    folder = tmp_path / "mr-brain-tumor"
+    shutil.copytree(SHIPPED / "mr-brain-tumor", folder)
+    card = json.loads((folder / "model.json").read_text())
+    card["training"]["recipe"].update(validate_every=2, batch_size=2)
+    (folder / "model.json").write_text(json.dumps(card))
+    run = train_model(folder, cases=split, iterations=2, init_from_card_weights=True)
+    assert run["fine_tuned_from_previous_weights"] and run["best_validation_dice"] > 0.5  # starts from good weights
+    check_package(folder)

@@ -1,0 +1,58 @@
+"""Timings for `radview bench infer`: a model's whole run on a study against its bare forward passes.
+
+Both sides run in the same process on the same input: the end-to-end time is `run_model` (inputs,
+inference, post-processing); the baseline feeds the same prepared batches straight to the network
+(and the sliding window where the model uses one), nothing else.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from radview.ai.card import ModelCard
+from radview.ai.engine import _network, choose_device, run_model
+from radview.ai.predict import SliceInputs
+from radview.core.volume import Volume
+
+
+def forward_only_s(card: ModelCard, volume: Volume, device: str, batch_size: int = 8) -> float:
+    """Seconds for the network alone over every slice of `volume` (inputs prepared beforehand)."""
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    network = _network(card, device)
+    inputs = SliceInputs(card, volume.voxels, volume.display_inverted)
+    batches = [torch.from_numpy(inputs.batch(s, min(s + batch_size, len(inputs)))).to(device)
+               for s in range(0, len(inputs), batch_size)]
+    autocast = torch.float16 if device == "cuda" else None
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for batch in batches:
+            with torch.autocast(device_type=device, dtype=autocast, enabled=autocast is not None):
+                if tuple(batch.shape[2:]) == tuple(card.input_size):
+                    network(batch)
+                else:
+                    sliding_window_inference(batch, card.input_size, batch_size, network, overlap=0.25, mode="gaussian")
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def time_model(card: ModelCard, volume: Volume, rounds: int = 3, device_setting: str = "auto") -> dict:
+    """Median end-to-end and forward-only seconds of `rounds` runs, after one warm-up run."""
+    device = choose_device(device_setting)
+    run_model(card, volume, device)  # warm-up: weights loaded, kernels chosen
+    ends, forwards, findings = [], [], 0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = run_model(card, volume, device)
+        ends.append(time.perf_counter() - start)
+        findings = len(result.findings)
+        forwards.append(forward_only_s(card, volume, device))
+    end, forward = statistics.median(ends), statistics.median(forwards)
+    return {"model": card.id, "device": device, "slices": volume.shape[0], "shape": list(volume.shape),
+            "end_to_end_s": round(end, 3), "forward_only_s": round(forward, 3),
+            "overhead_ratio": round(end / forward, 2), "findings": findings, "rounds": rounds}

@@ -1,0 +1,74 @@
+"""The shipped nodule models on held-out phantoms: the CT model finds and measures the planted
+nodules; the radiograph model tells images with nodules from those without."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from radview.ai.engine import run_model
+from radview.ai.evaluate import match_nodules
+from radview.ai.registry import find_models
+from radview.dicom.load import load_stack
+from radview.dicom.scan import scan_path
+from radview.dicom.stacks import split_series
+
+
+@pytest.fixture(scope="module")
+def cards():
+    found, _ = find_models()
+    return {c.id: c for c in found}
+
+
+def _load(folder):
+    return load_stack(split_series(scan_path(folder).all_series()[0])[0])
+
+
+def test_ct_model_finds_the_planted_nodules_on_the_demo_ct(cards, demo_study):
+    """Seed 0, read through the real DICOM path; nodules of 4 mm and more must be found."""
+    card = cards["ct-nodule"]
+    volume = _load(demo_study / "dicom" / "chest-ct")
+    truth = json.loads((demo_study / "ground-truth" / "ground-truth.json").read_text())["chest_ct"]["nodules"]
+    result = run_model(card, volume, "cpu")
+    candidates, errors = match_nodules(result.findings, truth)
+    reference = [n for n in truth if n["diameter_mm"] >= 4]
+    hits = sum(hit for _, hit in candidates)
+    false_positives = sum(not hit for _, hit in candidates)
+    assert hits == len(reference), f"found {hits} of {len(reference)} nodules >= 4 mm"
+    assert false_positives <= 1
+    assert np.median(np.abs(errors)) <= 1.5
+    for f in result.findings:
+        assert f.finding_type.value == "27925004" and f.location["side"] in ("left", "right")
+        assert f.attributes["composition"] in ("solid", "part-solid") and f.measurements["volume_mm3"] > 0
+    # side and zone agree with the phantom for every found nodule
+    for f in result.findings:
+        nearest = min(truth, key=lambda n: np.linalg.norm(np.array(n["centre_mm"]) - np.array(f.centre_lps_mm)))
+        if np.linalg.norm(np.array(nearest["centre_mm"]) - np.array(f.centre_lps_mm)) < nearest["diameter_mm"] / 2:
+            assert f.location["side"] == nearest["side"]
+
+
+def test_cxr_model_scores_images_with_nodules_higher(cards):
+    from radview.ai.datasets import phantom_case
+    from radview.ai.evaluate import case_volume
+
+    card = cards["cxr-nodule"]
+    scores = {}
+    for seed in range(3000, 3012):  # never used in training, validation or the card's test
+        case = phantom_case(card.id, seed)
+        result = run_model(card, case_volume(case, "DX"), "cpu")
+        scores[seed] = (result.scores["nodule_present_probability"], bool(case.truth["nodules"]))
+    positives = [s for s, t in scores.values() if t]
+    negatives = [s for s, t in scores.values() if not t]
+    assert positives and negatives
+    assert min(positives) > max(negatives) or np.mean(positives) - np.mean(negatives) > 0.5
+
+
+def test_cxr_model_on_the_demo_radiograph_read_from_dicom(cards, demo_study):
+    card = cards["cxr-nodule"]
+    volume = _load(demo_study / "dicom" / "chest-xray")
+    truth = json.loads((demo_study / "ground-truth" / "ground-truth.json").read_text())["chest_xray"]["nodules"]
+    result = run_model(card, volume, "cpu")
+    present = result.scores["nodule_present_probability"] >= card.thresholds["probability"]
+    assert present == bool(truth)

@@ -159,7 +159,7 @@ def evaluate_classification(model_dir: Path, progress: ProgressCallback | None =
 
     card = load_card(Path(model_dir) / "model.json")
     seeds = seeds or recipe_seeds(card.training["recipe"], "test")
-    threshold = card.thresholds.get("probability", 0.5)
+    threshold = card.thresholds.get("presence", card.thresholds.get("probability", 0.5))
     rows, flagged, nodules_total = [], 0, 0
     for n, seed in enumerate(seeds):
         case = phantom_case(card.id, seed)

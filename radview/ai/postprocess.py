@@ -51,10 +51,10 @@ def brain_tumour_findings(
     midline = _head_midline_x_mm(volume) if count else 0.0
     sizes = ndimage.sum_labels(np.ones_like(components), components, np.arange(1, count + 1)) if count else []
     for n in np.argsort(sizes)[::-1]:
-        component = components == n + 1
         volume_ml = float(sizes[n]) * voxel_ml
         if volume_ml < card.thresholds.get("min_volume_ml", 0.0) or len(findings) >= 250:
-            continue
+            continue  # checked before building the mask: specks are many and each costs a full pass
+        component = components == n + 1
         centre_voxel = np.argwhere(component).mean(axis=0)
         centre = volume.voxel_to_patient_mm(centre_voxel)
         label = len(findings) + 1

@@ -37,6 +37,8 @@ def radiograph_findings(card: ModelCard, volume: Volume, labels: np.ndarray, con
         if diameter_mm < card.thresholds.get("min_diameter_mm", 0.0):
             continue
         candidates.append((float(probability[0][box][region].max()), n, box, region, diameter_mm))
+    # a flag must reach the image-level operating point: a radiograph called negative has none
+    candidates = [c for c in candidates if c[0] >= card.thresholds.get("presence", threshold)]
     candidates.sort(key=lambda c: -c[0])
     findings = []
     columns = volume.shape[2]

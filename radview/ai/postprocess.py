@@ -55,6 +55,9 @@ def brain_tumour_findings(
         if volume_ml < card.thresholds.get("min_volume_ml", 0.0) or len(findings) >= 250:
             continue  # checked before building the mask: specks are many and each costs a full pass
         component = components == n + 1
+        score = float(tumour_probability[component].astype(np.float32).mean())
+        if score < card.thresholds.get("min_confidence", 0.0):
+            continue
         centre_voxel = np.argwhere(component).mean(axis=0)
         centre = volume.voxel_to_patient_mm(centre_voxel)
         label = len(findings) + 1
@@ -66,7 +69,7 @@ def brain_tumour_findings(
             series_instance_uid=volume.series_instance_uid,
             model_id=card.id,
             model_version=card.version,
-            confidence=round(float(tumour_probability[component].mean()), 3),
+            confidence=round(score, 3),
             centre_lps_mm=tuple(round(float(c), 2) for c in centre),
             slice_index=slice_index,
             measurements={"volume_ml": round(volume_ml, 2),

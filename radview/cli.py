@@ -15,6 +15,12 @@ def _print_progress(progress) -> None:
         print(f"\r{progress.message}: {progress.done}/{progress.total}", end="", file=sys.stderr, flush=True)
 
 
+def _end_progress() -> None:
+    """End the progress line _print_progress keeps rewriting."""
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from radview.demo.writer import write_demo_studies
 
@@ -32,8 +38,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from radview.dicom.scan import scan_path
 
     index = scan_path(args.path, progress=_print_progress)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    _end_progress()
     if args.json:
         print(json.dumps(index_as_dict(index), indent=2))
     else:
@@ -45,8 +50,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from radview.dicom.convert import convert_path
 
     written, errors = convert_path(args.path, args.out_dir, progress=_print_progress)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    _end_progress()
     for path in written:
         print(f"wrote {path}")
     for error in errors:
@@ -98,8 +102,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"site data: {len(cases['train'])} patients for training, {len(cases['validation'])} for validation")
     run = train_model(Path(args.model_dir), cases=cases, iterations=args.iterations, progress=_print_progress,
                       init_from_card_weights=args.fine_tune)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    _end_progress()
     print(f"trained {args.model_dir}: best validation Dice {run['best_validation_dice']} after "
           f"{run['steps_run']} steps in {run['seconds']} s; weights and card written")
     return 0
@@ -115,22 +118,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     if card.id == "cxr-nodule":
         summary = evaluate_classification(Path(args.model_dir), progress=_print_progress)
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
+        _end_progress()
         print(f"{summary['images']} radiographs ({summary['with_nodules']} with nodules): AUC {summary['auc']} "
               f"(95% CI {summary['auc_95ci']}), sensitivity {summary['sensitivity']}, specificity "
               f"{summary['specificity']}, F1 {summary['f1']}, nodules flagged {summary['nodules_flagged_share']}")
     elif card.id == "ct-nodule":
         summary = evaluate_nodules(Path(args.model_dir), progress=_print_progress)
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
+        _end_progress()
         print(f"{summary['scans']} scans, {summary['reference_nodules_4mm_or_more']} nodules >= 4 mm: sensitivity "
               f"{summary['sensitivity_at_1_fp']} at 1 FP/scan (95% CI {summary['sensitivity_at_1_fp_95ci']}), "
               f"CPM {summary['cpm']}, diameter error median {summary['diameter_error_mm_median_abs']} mm")
     else:
         summary = evaluate_segmentation(Path(args.model_dir), args.data, progress=_print_progress)
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
+        _end_progress()
         print(f"{summary['patients']} patients ({summary['data']}): Dice {summary['dice_mean']} "
               f"(95% CI {summary['dice_95ci'][0]}-{summary['dice_95ci'][1]}), HD95 median {summary['hd95_mm_median']} mm, "
               f"volume error median {summary['volume_error_ml_median_abs']} mL")

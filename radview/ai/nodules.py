@@ -12,7 +12,8 @@ import numpy as np
 from scipy import ndimage
 
 from radview.ai.card import ModelCard
-from radview.core.findings import Code, Finding
+from radview.ai.postprocess import longest_diameter_mm, model_finding
+from radview.core.findings import Finding
 from radview.core.volume import Volume
 
 SOLID_HU = -300.0  # ground glass sits near -500 HU, solid tissue near 40 HU (DOMAIN.md)
@@ -45,8 +46,6 @@ def sphere_fill(component: np.ndarray, volume: Volume) -> float:
     """Volume of a component over that of the sphere spanning its longest 3D diameter: about 0.5-1
     for a nodule, well under 0.3 for a vessel segment (long and thin). A shape test CAD systems
     use to drop vessels from nodule candidates."""
-    from radview.ai.postprocess import longest_diameter_mm
-
     count = int(component.sum())
     if count < 2:
         return 1.0
@@ -104,22 +103,12 @@ def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confide
         zone = "upper" if centre[2] > (z_low + z_high) / 2 else "lower"
         label = len(findings) + 1
         out[box][component] = label
-        slice_index = int(round(centre_voxel[0]))
-        findings.append(Finding(
-            id=f"{card.id}-{label}",
-            finding_type=Code(*card.label(2).code),
-            series_instance_uid=volume.series_instance_uid,
-            model_id=card.id,
-            model_version=card.version,
-            confidence=round(score, 3),
-            centre_lps_mm=tuple(round(float(c), 2) for c in centre),
-            slice_index=slice_index,
-            measurements={"long_axis_mm": round(long_mm, 1), "short_axis_mm": round(short_mm, 1),
-                          "mean_diameter_mm": round((long_mm + short_mm) / 2, 1), "volume_mm3": round(volume_mm3, 0),
-                          "mean_hu": round(float(hu.mean()), 0)},
-            location={"side": side, "zone": f"{zone} zone", "lobe_region": f"{side} {zone} lung"},
-            attributes={"composition": "solid" if solid_share >= SOLID_SHARE else "part-solid"},
-            mask_label=label,
-            instance_number=volume.slices[slice_index].instance_number if volume.slices else None,
+        findings.append(model_finding(
+            card, volume, 2, label, centre_voxel, score,
+            {"long_axis_mm": round(long_mm, 1), "short_axis_mm": round(short_mm, 1),
+             "mean_diameter_mm": round((long_mm + short_mm) / 2, 1), "volume_mm3": round(volume_mm3, 0),
+             "mean_hu": round(float(hu.mean()), 0)},
+            {"side": side, "zone": f"{zone} zone", "lobe_region": f"{side} {zone} lung"},
+            {"composition": "solid" if solid_share >= SOLID_SHARE else "part-solid"},
         ))
     return findings, out

@@ -15,6 +15,37 @@ from radview.core.volume import Volume
 MAX_SURFACE_POINTS = 3000
 
 
+def model_finding(
+    card: ModelCard,
+    volume: Volume,
+    output_value: int,
+    label: int,
+    centre_voxel: np.ndarray,
+    confidence: float,
+    measurements: dict[str, float],
+    location: dict[str, str],
+    attributes: dict[str, str] | None = None,
+) -> Finding:
+    """A Finding of `card`'s output `output_value` at a (slice, row, col) voxel centre: id, DICOM
+    code, model id and version, patient position, image reference and mask label filled in."""
+    slice_index = int(round(float(centre_voxel[0])))
+    return Finding(
+        id=f"{card.id}-{label}",
+        finding_type=Code(*card.label(output_value).code),
+        series_instance_uid=volume.series_instance_uid,
+        model_id=card.id,
+        model_version=card.version,
+        confidence=round(float(confidence), 3),
+        centre_lps_mm=tuple(round(float(c), 2) for c in volume.voxel_to_patient_mm(centre_voxel)),
+        slice_index=slice_index,
+        measurements=measurements,
+        location=location,
+        attributes=attributes or {},
+        mask_label=label,
+        instance_number=volume.slices[slice_index].instance_number if volume.slices else None,
+    )
+
+
 def longest_diameter_mm(mask: np.ndarray, volume: Volume) -> float:
     """Largest distance in mm between two voxel centres of a (slices, rows, cols) mask's surface."""
     surface = mask & ~ndimage.binary_erosion(mask)
@@ -62,20 +93,9 @@ def brain_tumour_findings(
         centre = volume.voxel_to_patient_mm(centre_voxel)
         label = len(findings) + 1
         out[component] = label
-        slice_index = int(round(centre_voxel[0]))
-        findings.append(Finding(
-            id=f"{card.id}-{label}",
-            finding_type=Code(*card.label(1).code),
-            series_instance_uid=volume.series_instance_uid,
-            model_id=card.id,
-            model_version=card.version,
-            confidence=round(score, 3),
-            centre_lps_mm=tuple(round(float(c), 2) for c in centre),
-            slice_index=slice_index,
-            measurements={"volume_ml": round(volume_ml, 2),
-                          "longest_diameter_mm": round(longest_diameter_mm(component, volume), 1)},
-            location={"hemisphere": "left" if centre[0] > midline else "right"},  # LPS: +x is the patient's left
-            mask_label=label,
-            instance_number=volume.slices[slice_index].instance_number if volume.slices else None,
+        findings.append(model_finding(
+            card, volume, 1, label, centre_voxel, score,
+            {"volume_ml": round(volume_ml, 2), "longest_diameter_mm": round(longest_diameter_mm(component, volume), 1)},
+            {"hemisphere": "left" if centre[0] > midline else "right"},  # LPS: +x is the patient's left
         ))
     return findings, out

@@ -11,7 +11,8 @@ import numpy as np
 from scipy import ndimage
 
 from radview.ai.card import ModelCard
-from radview.core.findings import Code, Finding
+from radview.ai.postprocess import model_finding
+from radview.core.findings import Finding
 from radview.core.volume import Volume
 
 
@@ -46,16 +47,11 @@ def radiograph_findings(card: ModelCard, volume: Volume, labels: np.ndarray, con
         label = len(findings) + 1
         out[0][box][region] = label
         row, col = np.argwhere(region).mean(axis=0) + [box[0].start, box[1].start]
-        centre = volume.voxel_to_patient_mm(np.array([0.0, row, col]))
         # a PA radiograph shows the patient's right on the image's left (DOMAIN.md)
         side = "left" if col > columns / 2 else "right"
         third = ("upper", "middle", "lower")[min(2, int(3 * row / volume.shape[1]))]
-        findings.append(Finding(
-            id=f"{card.id}-{label}", finding_type=Code(*card.label(1).code),
-            series_instance_uid=volume.series_instance_uid, model_id=card.id, model_version=card.version,
-            confidence=round(score, 3), centre_lps_mm=tuple(round(float(c), 2) for c in centre), slice_index=0,
-            measurements={"approximate_diameter_mm": round(diameter_mm, 1)},
-            location={"side": side, "zone": f"{third} third of the image"},
-            mask_label=label, instance_number=volume.slices[0].instance_number if volume.slices else None,
+        findings.append(model_finding(
+            card, volume, 1, label, np.array([0.0, row, col]), score,
+            {"approximate_diameter_mm": round(diameter_mm, 1)}, {"side": side, "zone": f"{third} third of the image"},
         ))
     return findings, out, {"nodule_present_probability": round(float(probability.max()), 4)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from radview import __version__
-from radview.core.overlays import LabelLayer, LabelStyle, Marker, MarkerLayer
+from radview.core.overlays import LabelLayer, MarkerLayer
 from radview.core.progress import Progress
 from radview.core.settings import Settings, save_settings
 from radview.core.study_index import StudyIndex
@@ -29,8 +29,9 @@ from radview.dicom.stacks import Stack
 from radview.dicom.thumbnail import stack_thumbnail
 from radview.gui.actions import build_actions
 from radview.gui.error_dialog import readable, show_error
-from radview.gui.findings_panel import FindingsPanel, describe_size
+from radview.gui.findings_panel import FindingsPanel
 from radview.gui.layers_panel import LayersPanel
+from radview.gui.model_runs import ModelRuns
 from radview.gui.shortcuts_dialog import ShortcutsDialog
 from radview.gui.study_browser import StudyBrowser, patient_name
 from radview.gui.task_status import TaskStatus
@@ -92,7 +93,7 @@ class MainWindow(QMainWindow):
         self.task_status = TaskStatus(self.runner)
         self.statusBar().addPermanentWidget(self.task_status)
 
-        self.actions_ = build_actions(self, self.area, lambda name: getattr(self, f"action_{name}"))
+        self.actions_ = build_actions(self, self.area, self._handler)
         self.recent_menu = self.menuBar().actions()[0].menu().addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.actions_[f"layout_{settings.view_layout}"].setChecked(True)
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
         self.layers_panel.changed.connect(self.area.overlays_changed)
         self.layers_panel.go_to_marker.connect(self.area.go_to_marker)
         self.findings_panel.finding_selected.connect(self._go_to_finding)
+        self.models = ModelRuns(self.runner, self.area, self.findings_panel, settings, self,
+                                lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.models.finished.connect(self.model_finished.emit)
         self._restore_window_state()
         if not settings.window_state.get("geometry"):
             self.resize(1400, 900)
@@ -148,7 +152,7 @@ class MainWindow(QMainWindow):
         # the series a radiologist reads first is usually the largest volume
         first = max(self.browser.stacks, key=lambda s: len(s.images))
         self.load_stack(first)
-        self._make_thumbnails(list(self.browser.stacks))
+        self._make_thumbnails(self.browser.stacks)  # the browser makes a new list per scan
 
     def _make_thumbnails(self, stacks: list[Stack]) -> None:
         def work(ctx: TaskContext) -> None:
@@ -160,7 +164,7 @@ class MainWindow(QMainWindow):
                     log.warning("no thumbnail for %s: %s", stack.description, exc)
 
         def show(result: tuple[int, np.ndarray]) -> None:
-            if self.browser.stacks is stacks or self.browser.stacks == stacks:
+            if self.browser.stacks is stacks:  # a newer scan replaced the list: drop
                 self.browser.set_thumbnail(*result)
 
         self.runner.run("Thumbnails", work, lambda _: None, lambda exc: None, on_partial=show, key="thumbnails")
@@ -225,71 +229,13 @@ class MainWindow(QMainWindow):
 
     # ----- AI ------------------------------------------------------------------------------
     def warm_up_ai(self) -> None:
-        """Load torch and MONAI in the background once the window shows (see radview.ai.warmup)."""
-
-        def work(ctx: TaskContext) -> float:
-            from radview.ai.warmup import warm_up
-
-            return warm_up()
-
-        self.runner.run("Loading AI", work, lambda s: log.info("AI stack loaded in %.2f s", s), self._ai_error,
-                        key="ai:warmup", cancellable=False)
+        self.models.warm_up()
 
     def run_models(self) -> None:
-        """Run every model that applies to the shown series, each as its own cancellable task."""
+        """Run the models that apply to the shown series (once it is fully loaded)."""
         volume, stack = self.volume, self.stack
-        if volume is None or stack is None or volume.slices_loaded < volume.shape[0]:
-            return
-        body_part = stack.series.body_part
-
-        def find(ctx: TaskContext):
-            from radview.ai.registry import find_models
-
-            cards, refused = find_models(self.settings.model_folders)
-            return [c for c in cards if c.applies_to(volume.modality, body_part, volume.is_2d)], refused
-
-        def found(result) -> None:
-            cards, refused = result
-            for r in refused:
-                log.warning("model refused: %s", r.reason)
-                self.statusBar().showMessage(f"Model refused: {r.reason}", 15000)
-            if not cards:
-                self.statusBar().showMessage(f"No model applies to {volume.modality} {stack.description}", 8000)
-            for card in cards:
-                self._run_model(card, volume)
-
-        self.runner.run("Finding models", find, found, self._ai_error, key="ai:find")
-
-    def _run_model(self, card, volume: Volume) -> None:
-        def work(ctx: TaskContext):
-            from radview.ai.engine import run_model
-
-            # leave the window a core: torch on every core starves the GUI thread (FACTS.md)
-            return run_model(card, volume, self.settings.device, ctx.report, ctx.cancel,
-                             cpu_threads=max(1, (os.cpu_count() or 2) - 1))
-
-        self.runner.run(f"AI {card.id}", work, lambda result: self._model_done(result, volume), self._ai_error,
-                        key=f"ai:{card.id}")
-
-    def _model_done(self, result, volume: Volume) -> None:
-        if volume is not self.volume:
-            return  # the radiologist moved on to another series
-        card = result.card
-        uid = volume.series_instance_uid
-        styles = {f.mask_label: LabelStyle(f"{f.finding_type.meaning} {f.mask_label}", card.label(1).color)
-                  for f in result.findings if f.mask_label}
-        self.area.add_label_layer(LabelLayer(f"{card.id} {card.version} mask", uid, result.labels, styles, 0.45))
-        markers = [Marker(f.id, np.array(f.centre_lps_mm), f.size_mm or 10.0,
-                          f"{f.finding_type.meaning} {describe_size(f)}") for f in result.findings]
-        self.area.add_marker_layer(MarkerLayer(f"{card.id} {card.version} flags", uid, markers))
-        self.findings_panel.add_findings(result.findings)
-        notes = "; ".join(result.notes)
-        self.statusBar().showMessage(
-            f"{card.id}: {len(result.findings)} finding(s) on {result.device} — suggestions to verify. {notes}", 10000)
-        self.model_finished.emit(result)
-
-    def _ai_error(self, exc: BaseException) -> None:
-        show_error(self, "AI model failed", readable(exc), "The images are unaffected; other models still run.")
+        if volume is not None and stack is not None and volume.slices_loaded == volume.shape[0]:
+            self.models.run_applicable(volume, stack, lambda v: v is self.volume)
 
     def _go_to_finding(self, finding) -> None:
         try:
@@ -348,6 +294,18 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none yet)").setEnabled(False)
 
     # ----- action handlers (names from radview.gui.actions.ACTIONS) --------------------------
+    def _handler(self, name: str) -> Callable[[], None]:
+        """The slot of an action: preset_N, layout_X and tool_X share one method each; the rest
+        are `action_<name>`."""
+        kind, _, argument = name.partition("_")
+        if kind == "preset":
+            return lambda: self._preset(int(argument))
+        if kind == "layout":
+            return lambda: self._set_layout(argument)
+        if kind == "tool":
+            return lambda: self._tool(Tool(argument))
+        return getattr(self, f"action_{name}")
+
     def action_open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder", self.settings.last_folder or str(Path.home()))
         if folder:
@@ -364,15 +322,6 @@ class MainWindow(QMainWindow):
     def _set_layout(self, name: str) -> None:
         self.area.set_layout(name)
         self.actions_[f"layout_{name}"].setChecked(True)
-
-    def action_layout_1x1(self) -> None:
-        self._set_layout("1x1")
-
-    def action_layout_1x3(self) -> None:
-        self._set_layout("1x3")
-
-    def action_layout_2x2(self) -> None:
-        self._set_layout("2x2")
 
     def action_fit(self) -> None:
         self.area.fit_all()
@@ -421,21 +370,6 @@ class MainWindow(QMainWindow):
             return
         self.area.apply_window(CT_PRESETS[n])
 
-    def action_preset_0(self) -> None:
-        self._preset(0)
-
-    def action_preset_1(self) -> None:
-        self._preset(1)
-
-    def action_preset_2(self) -> None:
-        self._preset(2)
-
-    def action_preset_3(self) -> None:
-        self._preset(3)
-
-    def action_preset_4(self) -> None:
-        self._preset(4)
-
     def action_window_default(self) -> None:
         if self.volume is not None:
             self.area.apply_window(WindowLevel(self.volume.window_width, self.volume.window_center, "Default"))
@@ -443,27 +377,6 @@ class MainWindow(QMainWindow):
     def _tool(self, tool: Tool) -> None:
         self.area.set_tool(tool)
         self.actions_[f"tool_{tool.value}"].setChecked(True)
-
-    def action_tool_crosshair(self) -> None:
-        self._tool(Tool.CROSSHAIR)
-
-    def action_tool_pan(self) -> None:
-        self._tool(Tool.PAN)
-
-    def action_tool_zoom(self) -> None:
-        self._tool(Tool.ZOOM)
-
-    def action_tool_distance(self) -> None:
-        self._tool(Tool.DISTANCE)
-
-    def action_tool_angle(self) -> None:
-        self._tool(Tool.ANGLE)
-
-    def action_tool_ellipse(self) -> None:
-        self._tool(Tool.ELLIPSE)
-
-    def action_tool_rectangle(self) -> None:
-        self._tool(Tool.RECTANGLE)
 
     def action_delete_measurement(self) -> None:
         if not self.area.delete_selected_measurement():

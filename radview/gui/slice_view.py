@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QPen, QColor, QTransform
-from PySide6.QtWidgets import QGraphicsLineItem, QLabel
+from PySide6.QtWidgets import QGraphicsLineItem
 
 from radview.core.measurements import Measurement, MeasurementKind, measurement_values
 from radview.core.overlays import LabelLayer, MarkerLayer, MaskStyle, outline
 from radview.core.planes import Plane, PlaneLayout, plane_layout
 from radview.core.volume import Volume
 from radview.core.windowing import WindowLevel
+from radview.gui.corner_text import CornerText
 from radview.gui.marker_items import MarkerGraphics
 from radview.gui.measure_items import MeasurementGraphics
 from radview.gui.view_box import SliceViewBox, Tool
@@ -75,7 +76,7 @@ class SliceView(pg.GraphicsView):
         self.measure_graphics = MeasurementGraphics(
             self.view_box, self._measurement_moved, self.measurement_removed.emit, self._select_measurement
         )
-        self._labels = {name: self._make_label(name) for name in ("tl", "tr", "bl", "br", "top", "bottom", "left", "right")}
+        self.corner = CornerText(self)
         self.view_box.scrolled.connect(self.step)
         self.view_box.window_dragged.connect(self._drag_window)
         self.view_box.left_clicked.connect(self._clicked)
@@ -97,9 +98,10 @@ class SliceView(pg.GraphicsView):
         m = self._to_mm
         self.display_root.setTransform(QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], 0.0, 0.0))
         self.index = 0 if self.plane is Plane.AXIAL else self.layout_.slice_count // 2
+        self._colour_crosshair()
         labels = self.layout_.edge_labels() if volume.has_patient_geometry else {}
         for side in ("top", "bottom", "left", "right"):
-            self._labels[side].setText(labels.get(side, ""))
+            self.corner.set(side, labels.get(side, ""))
         self.refresh()
         self.fit()
 
@@ -273,13 +275,17 @@ class SliceView(pg.GraphicsView):
             return
         dx, dy, _ = self.layout_.voxel_to_display(self.volume.patient_mm_to_voxel(self._focus_lps))
         rows, cols = self.layout_.display_shape
-        other = [p for p in Plane if p is not self.plane]
         vertical, horizontal = self._cross_lines
         vertical.setLine(dx, 0, dx, rows)
         horizontal.setLine(0, dy, cols, dy)
-        # colour a line by the plane it shows: the vertical line is the plane fixing x_axis
-        for line, axis in ((vertical, self.layout_.x_axis), (horizontal, self.layout_.y_axis)):
-            plane = next((p for p in other if plane_layout(self.volume, p).fixed_axis == axis), other[0])
+
+    def _colour_crosshair(self) -> None:
+        """Colour each crosshair line by the plane it shows (the vertical line is the plane that
+        fixes this view's x axis); once per volume, not per frame."""
+        other = [p for p in Plane if p is not self.plane]
+        fixed = {p: plane_layout(self.volume, p).fixed_axis for p in other}
+        for line, axis in zip(self._cross_lines, (self.layout_.x_axis, self.layout_.y_axis), strict=True):
+            plane = next((p for p in other if fixed[p] == axis), other[0])
             pen = QPen(QColor(*CROSSHAIR_COLORS[plane], 160))
             pen.setCosmetic(True)
             line.setPen(pen)
@@ -312,25 +318,16 @@ class SliceView(pg.GraphicsView):
         self.measure_graphics.show(shown, self.value_unit)
 
     # ----- corner text -------------------------------------------------------------------
-    def _make_label(self, name: str) -> QLabel:
-        label = QLabel(self)
-        label.setObjectName(f"corner_{name}")
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        label.setStyleSheet("color: #e8e8e8; background: transparent; font-size: 11px;")
-        if name in ("top", "bottom", "left", "right"):
-            label.setStyleSheet("color: #ffd25a; background: transparent; font-weight: bold;")
-        return label
-
     def corner_texts(self) -> dict[str, str]:
         """The corner and edge texts now shown (tests read them)."""
-        return {name: label.text() for name, label in self._labels.items()}
+        return self.corner.texts()
 
     def _update_corner_text(self) -> None:
         if not self.layout_:
             return
         v = self.volume
         compact = self.width() < 480  # narrow panes (1x3) keep only the essentials
-        self._set_label("tl", self.header_text.split("\n")[0] if compact else self.header_text)
+        self.corner.set("tl", self.header_text.split("\n")[0] if compact else self.header_text)
         position = ""
         if v.has_patient_geometry:
             centre = v.voxel_to_patient_mm(self.layout_.display_to_voxel(0.5, 0.5, self.index))
@@ -339,35 +336,14 @@ class SliceView(pg.GraphicsView):
         slab = f"  MIP {self.slab_mm:.0f} mm" if self.slab_mm > 0 else ""
         loading = f"  loading {v.slices_loaded}/{v.shape[0]}" if v.slices_loaded < v.shape[0] else ""
         series = "" if compact else f"{v.series_description}\nSe {v.series_number or '-'}  "
-        self._set_label("tr", f"{series}Im {self.index + 1}/{self.slice_count}{slab}{loading}{position}")
-        self._set_label("br", f"W {self.window.width:.0f}  L {self.window.level:.0f}\nZoom {self.zoom_factor:.2f}x")
+        self.corner.set("tr", f"{series}Im {self.index + 1}/{self.slice_count}{slab}{loading}{position}")
+        self.corner.set("br", f"W {self.window.width:.0f}  L {self.window.level:.0f}\nZoom {self.zoom_factor:.2f}x")
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
-        if hasattr(self, "_labels"):
+        if hasattr(self, "corner"):  # pyqtgraph resizes during its own __init__
             self._update_corner_text()
-            self._place_labels()
-
-    def _set_label(self, name: str, text: str) -> None:
-        """Change one corner text; only a changed label is measured and moved (per-frame cost)."""
-        label = self._labels[name]
-        if label.text() != text:
-            label.setText(text)
-            self._place_label(name, label)
-
-    def _place_labels(self) -> None:
-        if not hasattr(self, "_labels"):  # pyqtgraph resizes during its own __init__
-            return
-        for name, label in self._labels.items():
-            self._place_label(name, label)
-
-    def _place_label(self, name: str, label: QLabel) -> None:
-        label.adjustSize()
-        w, h, m = self.width(), self.height(), 6
-        lw, lh = label.width(), label.height()
-        x = {"tl": m, "bl": m, "left": m, "tr": w - lw - m, "br": w - lw - m, "right": w - lw - m}.get(name, (w - lw) // 2)
-        y = {"tl": m, "tr": m, "top": m, "bl": h - lh - m, "br": h - lh - m, "bottom": h - lh - m}.get(name, (h - lh) // 2)
-        label.move(int(x), int(y))
+            self.corner.place_all()
 
     # ----- mouse -------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802
@@ -381,7 +357,7 @@ class SliceView(pg.GraphicsView):
         voxel = self.view_to_voxel(p.x(), p.y())
         k, j, i = (int(np.floor(c + 0.5)) for c in voxel)
         if not (0 <= k < self.volume.shape[0] and 0 <= j < self.volume.shape[1] and 0 <= i < self.volume.shape[2]):
-            self._set_label("bl", "")
+            self.corner.set("bl", "")
             return
         value = self.volume.voxels[k, j, i]
         unit = f" {self.value_unit}" if self.value_unit else ""
@@ -390,7 +366,7 @@ class SliceView(pg.GraphicsView):
         if self.volume.has_patient_geometry:
             x, y, z = self.volume.voxel_to_patient_mm(np.array([k, j, i], float))
             text += f"\n({x:.1f}, {y:.1f}, {z:.1f}) mm LPS"
-        self._set_label("bl", text)
+        self.corner.set("bl", text)
         self.cursor_text.emit(text.replace("\n", "   "))
 
     def _drag_window(self, dx: float, dy: float) -> None:

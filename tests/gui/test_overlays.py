@@ -27,10 +27,10 @@ def ct_window(qtbot, window, demo_study, monkeypatch):
 
 def _grab(view) -> np.ndarray:
     """(h, w, 3) uint8 RGB of the view's viewport, corner texts hidden."""
-    for label in view._labels.values():
+    for label in view.corner.labels.values():
         label.hide()
     image = view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    for label in view._labels.values():
+    for label in view.corner.labels.values():
         label.show()
     h, w = image.height(), image.width()
     return np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).copy()

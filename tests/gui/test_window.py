@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import sys
 
-import pytest
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication, QMessageBox
 

@@ -1,0 +1,102 @@
+"""Running the AI models from the window: warm-up, choosing the models that apply, one task per
+model, and turning each result into a mask layer, flags and rows in the findings list."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from radview.core.overlays import LabelLayer, LabelStyle, Marker, MarkerLayer
+from radview.core.settings import Settings
+from radview.core.volume import Volume
+from radview.dicom.stacks import Stack
+from radview.gui.error_dialog import readable, show_error
+from radview.gui.findings_panel import FindingsPanel, describe_size
+from radview.gui.viewer_area import ViewerArea
+from radview.gui.workers import TaskContext, TaskRunner
+
+log = logging.getLogger("radview.gui")
+
+
+class ModelRuns(QObject):
+    """The window's AI driver; `finished` carries each ModelResult that reached the views."""
+
+    finished = Signal(object)
+
+    def __init__(self, runner: TaskRunner, area: ViewerArea, findings: FindingsPanel, settings: Settings,
+                 parent: QWidget, show_status: Callable[[str, int], None]) -> None:
+        super().__init__(parent)
+        self._runner, self._area, self._findings, self._settings = runner, area, findings, settings
+        self._parent, self._status = parent, show_status
+
+    def warm_up(self) -> None:
+        """Load torch and MONAI in the background once the window shows (see radview.ai.warmup)."""
+
+        def work(ctx: TaskContext) -> float:
+            from radview.ai.warmup import warm_up
+
+            return warm_up()
+
+        self._runner.run("Loading AI", work, lambda s: log.info("AI stack loaded in %.2f s", s), self._error,
+                         key="ai:warmup", cancellable=False)
+
+    def run_applicable(self, volume: Volume, stack: Stack, is_current: Callable[[Volume], bool]) -> None:
+        """Run every model that applies to a fully loaded series, each as its own cancellable task;
+        results for a series no longer shown (`is_current` false) are dropped."""
+        body_part = stack.series.body_part
+
+        def find(ctx: TaskContext):
+            from radview.ai.registry import find_models
+
+            cards, refused = find_models(self._settings.model_folders)
+            return [c for c in cards if c.applies_to(volume.modality, body_part, volume.is_2d)], refused
+
+        def found(result) -> None:
+            cards, refused = result
+            for r in refused:
+                log.warning("model refused: %s", r.reason)
+                self._status(f"Model refused: {r.reason}", 15000)
+            if not cards:
+                self._status(f"No model applies to {volume.modality} {stack.description}", 8000)
+            for card in cards:
+                self._run(card, volume, is_current)
+
+        self._runner.run("Finding models", find, found, self._error, key="ai:find")
+
+    def _run(self, card, volume: Volume, is_current: Callable[[Volume], bool]) -> None:
+        def work(ctx: TaskContext):
+            from radview.ai.engine import run_model
+
+            # leave the window a core: torch on every core starves the GUI thread (FACTS.md)
+            return run_model(card, volume, self._settings.device, ctx.report, ctx.cancel,
+                             cpu_threads=max(1, (os.cpu_count() or 2) - 1))
+
+        def done(result) -> None:
+            if is_current(volume):  # else the radiologist moved on to another series
+                self._show(result, volume)
+
+        self._runner.run(f"AI {card.id}", work, done, self._error, key=f"ai:{card.id}")
+
+    def _show(self, result, volume: Volume) -> None:
+        card = result.card
+        uid = volume.series_instance_uid
+        colors = {o.code[0]: o.color for o in card.outputs}
+        styles = {f.mask_label: LabelStyle(f"{f.finding_type.meaning} {f.mask_label}", colors[f.finding_type.value])
+                  for f in result.findings if f.mask_label}
+        self._area.add_label_layer(LabelLayer(f"{card.id} {card.version} mask", uid, result.labels, styles, 0.45))
+        markers = [Marker(f.id, np.array(f.centre_lps_mm), f.size_mm or 10.0,
+                          f"{f.finding_type.meaning} {describe_size(f)}") for f in result.findings]
+        self._area.add_marker_layer(MarkerLayer(f"{card.id} {card.version} flags", uid, markers))
+        self._findings.add_findings(result.findings)
+        notes = "; ".join(result.notes)
+        self._status(f"{card.id}: {len(result.findings)} finding(s) on {result.device} — suggestions to verify. {notes}",
+                     10000)
+        self.finished.emit(result)
+
+    def _error(self, exc: BaseException) -> None:
+        show_error(self._parent, "AI model failed", readable(exc), "The images are unaffected; other models still run.")

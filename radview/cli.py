@@ -91,16 +91,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cases(card, data: str | None, part: str):
+    """The card's phantom cases of `part`, or a site folder's cases."""
+    from radview.workflow.training_data import recipe_cases, site_cases
+
+    return recipe_cases(card, part) if data in (None, "phantoms") else site_cases(Path(data), card)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from radview.ai.card import load_card
     from radview.ai.train import split_by_patient, train_model
 
-    cases = None
+    card = load_card(Path(args.model_dir) / "model.json")
     if args.data:
-        from radview.ai.evaluate import site_cases
-
-        cases = split_by_patient(site_cases(Path(args.data)))
+        cases = split_by_patient(_cases(card, args.data, "train"))
         print(f"site data: {len(cases['train'])} patients for training, {len(cases['validation'])} for validation")
-    run = train_model(Path(args.model_dir), cases=cases, iterations=args.iterations, progress=_print_progress,
+    else:
+        cases = {part: _cases(card, None, part) for part in ("train", "validation")}
+    run = train_model(Path(args.model_dir), cases, iterations=args.iterations, progress=_print_progress,
                       init_from_card_weights=args.fine_tune)
     _end_progress()
     print(f"trained {args.model_dir}: best validation Dice {run['best_validation_dice']} after "
@@ -110,27 +118,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from radview.ai.card import load_card
-    from radview.ai.evaluate import evaluate_classification, evaluate_nodules, evaluate_segmentation
+    from radview.ai.evaluate import evaluate_model
 
     card = load_card(Path(args.model_dir) / "model.json")
-    if card.id in ("ct-nodule", "cxr-nodule") and args.data != "phantoms":
-        print(f"radview: {card.id} evaluates on phantoms only for now (it needs nodule centres)", file=sys.stderr)
-        return 2
-    if card.id == "cxr-nodule":
-        summary = evaluate_classification(Path(args.model_dir), progress=_print_progress)
-        _end_progress()
-        print(f"{summary['images']} radiographs ({summary['with_nodules']} with nodules): AUC {summary['auc']} "
+    data = "held-out synthetic phantoms (test seeds)" if args.data == "phantoms" else str(args.data)
+    summary = evaluate_model(Path(args.model_dir), _cases(card, args.data, "test"), data,
+                             on_test_phantoms=args.data == "phantoms", progress=_print_progress)
+    _end_progress()
+    if "auc" in summary:
+        print(f"{summary['images']} images ({summary['with_nodules']} with nodules): AUC {summary['auc']} "
               f"(95% CI {summary['auc_95ci']}), sensitivity {summary['sensitivity']}, specificity "
               f"{summary['specificity']}, F1 {summary['f1']}, nodules flagged {summary['nodules_flagged_share']}")
-    elif card.id == "ct-nodule":
-        summary = evaluate_nodules(Path(args.model_dir), progress=_print_progress)
-        _end_progress()
+    elif "cpm" in summary:
         print(f"{summary['scans']} scans, {summary['reference_nodules_4mm_or_more']} nodules >= 4 mm: sensitivity "
               f"{summary['sensitivity_at_1_fp']} at 1 FP/scan (95% CI {summary['sensitivity_at_1_fp_95ci']}), "
               f"CPM {summary['cpm']}, diameter error median {summary['diameter_error_mm_median_abs']} mm")
     else:
-        summary = evaluate_segmentation(Path(args.model_dir), args.data, progress=_print_progress)
-        _end_progress()
         print(f"{summary['patients']} patients ({summary['data']}): Dice {summary['dice_mean']} "
               f"(95% CI {summary['dice_95ci'][0]}-{summary['dice_95ci'][1]}), HD95 median {summary['hd95_mm_median']} mm, "
               f"volume error median {summary['volume_error_ml_median_abs']} mL")

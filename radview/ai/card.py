@@ -68,6 +68,11 @@ class ModelCard:
     def in_channels(self) -> int:
         return 2 * self.context_slices + 1
 
+    @property
+    def finding_value(self) -> int:
+        """The label value of the finding (the highest output value), not the organ around it."""
+        return max(o.value for o in self.outputs)
+
     def label(self, value: int) -> OutputLabel:
         return next(o for o in self.outputs if o.value == value)
 

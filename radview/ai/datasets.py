@@ -1,4 +1,4 @@
-"""Training and test data: RadView's synthetic phantoms (by seed), or a site's labelled series.
+"""Training and test cases: an image with its reference labels (made in radview.workflow.training_data).
 
 A sample is one 2D network input (channels, H, W) float32 with its label map (H, W) int64.
 Samples keep the id of the patient (phantom seed) they come from, so splits are by patient.
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
+from radview.core.volume import Volume
 
 CXR_GRID_PX = 512  # radiographs are resampled to this many pixels across for the cxr-nodule model
 
@@ -24,44 +24,8 @@ class Case:
     labels: np.ndarray  # (slices, rows, cols) uint8, the card's output values
     spacing_mm: tuple[float, float, float]
     inverted: bool = False
-    truth: dict | None = None  # the phantom's ground truth (nodule list etc.), if any
-
-
-def phantom_case(model_id: str, seed: int) -> Case:
-    """The synthetic phantom of `seed` for a shipped model, labels mapped to the card's values."""
-    if model_id == "mr-brain-tumor":
-        from radview.demo.brain_mr import make_brain_mr
-
-        mr = make_brain_mr(seed)
-        labels = (mr.labels > 0).astype(np.uint8)  # tumour = core + oedema
-        return Case(f"phantom-{seed}", mr.pixels, labels, (mr.slice_spacing_mm, mr.pixel_spacing_mm, mr.pixel_spacing_mm),
-                    truth=mr.ground_truth())
-    if model_id == "ct-nodule":
-        from radview.demo.chest_ct import make_chest_ct
-
-        ct = make_chest_ct(seed)
-        labels = (ct.lung_labels > 0).astype(np.uint8)  # 1 lung
-        labels[ct.nodule_labels > 0] = 2  # 2 nodule (inside or at the edge of the lung)
-        return Case(f"phantom-{seed}", ct.hu, labels, (ct.slice_spacing_mm, ct.pixel_spacing_mm, ct.pixel_spacing_mm),
-                    truth={**ct.ground_truth(), "origin_mm": list(ct.origin_mm)})
-    if model_id == "cxr-nodule":
-        from scipy import ndimage
-
-        from radview.demo.chest_xray import make_chest_xray
-
-        xr = make_chest_xray(seed)
-        # the model works at CXR_GRID_PX: the phantom is resampled once here, as the engine
-        # resamples a real radiograph to the card's pixel spacing
-        factor = CXR_GRID_PX / xr.pixels.shape[0]
-        pixels = ndimage.zoom(xr.pixels.astype(np.float32), factor, order=1)
-        labels = (ndimage.zoom(xr.nodule_mask, factor, order=0) > 0).astype(np.uint8)
-        spacing = xr.pixel_spacing_mm / factor
-        truth = {"nodules": [{"row": n.centre_row * factor, "col": n.centre_col * factor, "diameter_mm": n.diameter_mm,
-                              "side": n.side} for n in xr.nodules]}
-        return Case(f"phantom-{seed}", pixels[None], labels[None], (1.0, spacing, spacing),
-                    inverted=xr.photometric == "MONOCHROME1", truth=truth)
-    raise ValueError(f"no phantom generator for model '{model_id}'")
-
+    truth: dict | None = None  # reference findings: {"nodules": [{"centre_mm", "diameter_mm"}], ...}
+    volume: Volume | None = None  # the loaded series of a site case (its real geometry)
 
 
 def recipe_seeds(recipe: dict, part: str) -> list[int]:

@@ -1,9 +1,9 @@
 """`radview evaluate MODEL_DIR DATA`: measure a model on held-out patients and put it in the card.
 
-DATA is `phantoms` (the card's test seeds, never used in training or validation) or a folder of
-site cases: one sub-folder per patient with `dicom/` and `mask.nii.gz` (the dcm2niix layout
-`radview convert` writes). Segmentation: Dice and HD95 in mm per patient, mean with a bootstrap
-95 % interval by patient, and the volume error.
+The cases (radview.workflow.training_data) are the card's test phantoms, never used in training
+or validation, or a site's labelled series. Segmentation: Dice and HD95 in mm per patient, mean
+with a bootstrap 95 % interval by patient, and the volume error. Nodule detection: LUNA16 FROC
+and CPM, diameter error. Classification: AUC, accuracy, sensitivity, specificity, F1.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from radview.ai.card import load_card, save_card
-from radview.ai.datasets import Case, phantom_case, recipe_seeds
+from radview.ai.datasets import Case
 from radview.ai.engine import run_model
 from radview.ai.metrics import bootstrap_interval, dice, hd95_mm
 from radview.core.progress import CancelToken, ProgressCallback, report
@@ -21,7 +21,9 @@ from radview.core.volume import Volume
 
 
 def case_volume(case: Case, modality: str) -> Volume:
-    """A Volume for a phantom case (axial, LPS-aligned, spacing and origin from the case)."""
+    """The case's loaded series, or for a phantom an axial LPS-aligned Volume (spacing and origin from the case)."""
+    if case.volume is not None:
+        return case.volume
     k, r, c = case.spacing_mm
     origin = np.array((case.truth or {}).get("origin_mm", (0.0, 0.0, 0.0)), float)
     return Volume(case.voxels, pixel_spacing_mm=(r, c), slice_spacing_mm=k, modality=modality, origin_mm=origin,
@@ -29,34 +31,10 @@ def case_volume(case: Case, modality: str) -> Volume:
                   photometric_interpretation="MONOCHROME1" if case.inverted else "MONOCHROME2")
 
 
-def site_cases(folder: Path) -> list[Case]:
-    """Cases from a site folder: <patient>/dicom/ and <patient>/mask.nii.gz on the same grid."""
-    import nibabel as nib
-
-    from radview.core.nifti_layout import from_nifti_layout
-    from radview.dicom.load import load_stack
-    from radview.dicom.scan import scan_path
-    from radview.dicom.stacks import split_series
-
-    cases = []
-    for patient in sorted(p for p in Path(folder).iterdir() if (p / "mask.nii.gz").is_file()):
-        stack = max((s for se in scan_path(patient / "dicom").all_series() for s in split_series(se)), key=lambda s: len(s.images))
-        volume = load_stack(stack)
-        labels = from_nifti_layout(np.asarray(nib.load(patient / "mask.nii.gz").dataobj)).astype(np.uint8)
-        if labels.shape != volume.shape:
-            raise ValueError(f"{patient / 'mask.nii.gz'}: mask shape {labels.shape} differs from the series {volume.shape}")
-        cases.append(Case(patient.name, volume.voxels, labels, volume.spacing_mm, volume.display_inverted))
-    if not cases:
-        raise FileNotFoundError(f"{folder}: no <patient>/dicom + <patient>/mask.nii.gz cases found")
-    return cases
-
-
-def evaluate_segmentation(model_dir: Path, data: str, progress: ProgressCallback | None = None,
-                          cancel: CancelToken | None = None, write_card: bool = True) -> dict:
-    """Per-patient Dice / HD95 / volume error and their summary; written into the card's metrics."""
+def evaluate_segmentation(model_dir: Path, cases: list[Case], data: str, progress: ProgressCallback | None = None,
+                          cancel: CancelToken | None = None) -> dict:
+    """Per-patient Dice / HD95 / volume error and their summary"""
     card = load_card(Path(model_dir) / "model.json")
-    seeds = recipe_seeds(card.training["recipe"], "test")
-    cases = [phantom_case(card.id, s) for s in seeds] if data == "phantoms" else site_cases(Path(data))
     rows = []
     for n, case in enumerate(cases):
         result = run_model(card, case_volume(case, card.modalities[0]), "cpu", cancel=cancel)
@@ -69,7 +47,7 @@ def evaluate_segmentation(model_dir: Path, data: str, progress: ProgressCallback
     dices = [r["dice"] for r in rows]
     low, high = bootstrap_interval(lambda sample: float(np.mean(sample)), dices)
     summary = {
-        "data": "held-out synthetic phantoms (test seeds)" if data == "phantoms" else str(data),
+        "data": data,
         "patients": len(rows),
         "dice_mean": round(float(np.mean(dices)), 4),
         "dice_95ci": [round(low, 4), round(high, 4)],
@@ -77,11 +55,6 @@ def evaluate_segmentation(model_dir: Path, data: str, progress: ProgressCallback
         "volume_error_ml_median_abs": round(float(np.median([abs(r["volume_error_ml"]) for r in rows])), 2),
         "per_patient": rows,
     }
-    if write_card:
-        raw = dict(card.raw)
-        raw["metrics"] = {"headline": {"Dice": summary["dice_mean"], "HD95 mm": summary["hd95_mm_median"]},
-                          "test": summary}
-        save_card(raw, Path(model_dir))
     return summary
 
 
@@ -109,31 +82,29 @@ def match_nodules(findings: list, nodules: list[dict]) -> tuple[list[tuple[float
     return candidates, errors
 
 
-def evaluate_nodules(model_dir: Path, progress: ProgressCallback | None = None,
-                     cancel: CancelToken | None = None, write_card: bool = True, seeds: list[int] | None = None) -> dict:
-    """FROC (sensitivity at 1/8..8 false positives per scan, CPM) and diameter error on the card's
-    held-out phantom CTs; written into the card's metrics."""
+def evaluate_nodules(model_dir: Path, cases: list[Case], data: str, progress: ProgressCallback | None = None,
+                     cancel: CancelToken | None = None) -> dict:
+    """FROC (sensitivity at 1/8..8 false positives per scan, CPM) and diameter error against the
+    cases' reference nodules (truth["nodules"])"""
     from radview.ai.metrics import froc
 
     card = load_card(Path(model_dir) / "model.json")
-    seeds = seeds or recipe_seeds(card.training["recipe"], "test")
     scans, counts, errors, seconds = [], [], [], []
-    for n, seed in enumerate(seeds):
-        case = phantom_case(card.id, seed)
-        result = run_model(card, case_volume(case, "CT"), "cpu", cancel=cancel)
+    for n, case in enumerate(cases):
+        result = run_model(card, case_volume(case, card.modalities[0]), "cpu", cancel=cancel)
         seconds.append(sum(result.seconds.values()))
         nodules = case.truth["nodules"]
         candidates, scan_errors = match_nodules(result.findings, nodules)
         scans.append(candidates)
         counts.append(sum(1 for x in nodules if x["diameter_mm"] >= MIN_REFERENCE_DIAMETER_MM))
         errors.extend(scan_errors)
-        report(progress, n + 1, len(seeds), f"evaluating {card.id}")
+        report(progress, n + 1, len(cases), f"evaluating {card.id}")
     curve = froc(scans, counts)
     low, high = bootstrap_interval(lambda sample: froc([s for s, _ in sample], [c for _, c in sample])["sensitivity_at_1_fp"],
                                    list(zip(scans, counts, strict=True)))
     summary = {
-        "data": "held-out synthetic phantom CTs (test seeds)",
-        "scans": len(seeds),
+        "data": data,
+        "scans": len(cases),
         "reference_nodules_4mm_or_more": int(sum(counts)),
         **{k: round(v, 4) for k, v in curve.items()},
         "sensitivity_at_1_fp_95ci": [round(low, 4), round(high, 4)],
@@ -141,38 +112,30 @@ def evaluate_nodules(model_dir: Path, progress: ProgressCallback | None = None,
         "diameter_error_mm_median_signed": round(float(np.median(errors)), 2) if errors else None,
         "seconds_per_scan_cpu_median": round(float(np.median(seconds)), 1),
     }
-    if write_card:
-        raw = dict(card.raw)
-        raw["metrics"] = {"headline": {"sensitivity at 1 FP/scan": summary["sensitivity_at_1_fp"], "CPM": summary["cpm"],
-                                       "diameter error mm": summary["diameter_error_mm_median_abs"]},
-                          "test": summary}
-        save_card(raw, Path(model_dir))
     return summary
 
 
-def evaluate_classification(model_dir: Path, progress: ProgressCallback | None = None,
-                            cancel: CancelToken | None = None, write_card: bool = True, seeds: list[int] | None = None) -> dict:
+def evaluate_classification(model_dir: Path, cases: list[Case], data: str, progress: ProgressCallback | None = None,
+                            cancel: CancelToken | None = None) -> dict:
     """Nodule present or not, per radiograph: ROC AUC, accuracy, sensitivity, specificity and F1 at
     the card's threshold, each with a bootstrap 95 % interval by patient; and the share of true
     nodules that a flag lands on (within the nodule's radius + 5 mm)."""
     from radview.ai.metrics import binary_scores, roc_auc
 
     card = load_card(Path(model_dir) / "model.json")
-    seeds = seeds or recipe_seeds(card.training["recipe"], "test")
     threshold = card.thresholds.get("presence", card.thresholds.get("probability", 0.5))
     rows, flagged, nodules_total = [], 0, 0
-    for n, seed in enumerate(seeds):
-        case = phantom_case(card.id, seed)
+    for n, case in enumerate(cases):
         volume = case_volume(case, card.modalities[0])
         result = run_model(card, volume, "cpu", cancel=cancel)
         score = result.scores["nodule_present_probability"]
         rows.append((score, bool(case.truth["nodules"])))
         for nodule in case.truth["nodules"]:
             nodules_total += 1
-            centre = volume.voxel_to_patient_mm(np.array([0.0, nodule["row"], nodule["col"]]))
+            centre = np.array(nodule["centre_mm"])
             if any(np.linalg.norm(np.array(f.centre_lps_mm) - centre) <= nodule["diameter_mm"] / 2 + 5 for f in result.findings):
                 flagged += 1
-        report(progress, n + 1, len(seeds), f"evaluating {card.id}")
+        report(progress, n + 1, len(cases), f"evaluating {card.id}")
 
     def stat(name: str):
         def compute(sample: list) -> float:
@@ -180,15 +143,41 @@ def evaluate_classification(model_dir: Path, progress: ProgressCallback | None =
             return roc_auc(scores, truth) if name == "auc" else binary_scores(scores >= threshold, truth)[name]
         return compute
 
-    summary: dict = {"data": "held-out synthetic phantom radiographs (test seeds)", "images": len(rows),
+    summary: dict = {"data": data, "images": len(rows),
                      "with_nodules": int(sum(t for _, t in rows)), "threshold": threshold}
     for name in ("auc", "accuracy", "sensitivity", "specificity", "f1"):
         summary[name] = round(stat(name)(rows), 4)
         summary[f"{name}_95ci"] = [round(v, 4) for v in bootstrap_interval(stat(name), rows)]
     summary["nodules_flagged_share"] = round(flagged / nodules_total, 4) if nodules_total else None
-    if write_card:
-        raw = dict(card.raw)
-        raw["metrics"] = {"headline": {"AUC": summary["auc"], "sensitivity": summary["sensitivity"],
-                                       "specificity": summary["specificity"]}, "test": summary}
-        save_card(raw, Path(model_dir))
+    return summary
+
+
+HEADLINES = {  # the card's "evaluation" kind -> (function, {headline name: summary key})
+    "segmentation": (evaluate_segmentation, {"Dice": "dice_mean", "HD95 mm": "hd95_mm_median"}),
+    "nodule_detection": (evaluate_nodules, {"sensitivity at 1 FP/scan": "sensitivity_at_1_fp", "CPM": "cpm",
+                                              "diameter error mm": "diameter_error_mm_median_abs"}),
+    "presence_classification": (evaluate_classification, {"AUC": "auc", "sensitivity": "sensitivity",
+                                                            "specificity": "specificity"}),
+}
+
+
+def evaluate_model(model_dir: Path, cases: list[Case], data: str, on_test_phantoms: bool,
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> dict:
+    """Evaluate as the card's "evaluation" field says and write the numbers into the card: the
+    card's test phantoms replace its headline metrics; a site's data (`data` = what the cases
+    are) goes under metrics["site"][data], beside them."""
+    card = load_card(Path(model_dir) / "model.json")
+    kind = card.raw.get("evaluation", "segmentation")
+    if kind not in HEADLINES:
+        raise ValueError(f"{card.path}: unknown evaluation '{kind}' (known: {', '.join(HEADLINES)})")
+    function, headline = HEADLINES[kind]
+    summary = function(model_dir, cases, data, progress=progress, cancel=cancel)
+    raw = dict(card.raw)
+    metrics = dict(raw.get("metrics", {}))
+    if on_test_phantoms:
+        metrics.update(headline={name: summary[key] for name, key in headline.items()}, test=summary)
+    else:
+        metrics["site"] = {**metrics.get("site", {}), data: summary}
+    raw["metrics"] = metrics
+    save_card(raw, Path(model_dir))
     return summary

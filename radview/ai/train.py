@@ -17,16 +17,10 @@ import numpy as np
 
 from radview.ai.augment import augment
 from radview.ai.card import ModelCard, load_card, save_card
-from radview.ai.datasets import Case, phantom_case, recipe_seeds
+from radview.ai.datasets import Case
 from radview.ai.predict import SliceInputs, predict_labels
 from radview.ai.registry import sha256_of
 from radview.core.progress import CancelToken, ProgressCallback, report
-
-
-def _finding_value(card: ModelCard) -> int:
-    """The label value sampling is balanced on: the finding (the highest output value), not the
-    organ around it (the lung would otherwise win every draw)."""
-    return max(o.value for o in card.outputs)
 
 
 def _sample_batch(inputs: list[SliceInputs], cases: list[Case], recipe: dict, rng: np.random.Generator, finding: int):
@@ -101,7 +95,7 @@ def _validation_slices(case: Case, recipe: dict) -> np.ndarray | None:
 
 def train_model(
     model_dir: Path,
-    cases: dict[str, list[Case]] | None = None,
+    cases: dict[str, list[Case]],
     iterations: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -109,8 +103,8 @@ def train_model(
 ) -> dict:
     """Train the model in `model_dir` from its card; returns the run log written to the card.
 
-    cases: {"train": [...], "validation": [...]} for a site's own data (default: the recipe's
-    phantom seeds). init_from_card_weights: fine-tune the existing weights (transfer learning).
+    cases: {"train": [...], "validation": [...]}, split by patient (the recipe's phantom seeds, or
+    a site's own data: radview.workflow.training_data). init_from_card_weights: fine-tune the existing weights (transfer learning).
     """
     import torch
     from monai.losses import DiceCELoss
@@ -127,8 +121,6 @@ def train_model(
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     rng = np.random.default_rng(seed)
-    if cases is None:
-        cases = {part: [phantom_case(card.id, s) for s in recipe_seeds(recipe, part)] for part in ("train", "validation")}
     train_inputs = [SliceInputs(card, c.voxels, c.inverted) for c in cases["train"]]
     val_inputs = [SliceInputs(card, c.voxels, c.inverted, indices=_validation_slices(c, recipe)) for c in cases["validation"]]
 
@@ -144,7 +136,7 @@ def train_model(
         if cancel is not None:
             cancel.raise_if_cancelled()
         network.train()
-        images, labels = _sample_batch(train_inputs, cases["train"], recipe, rng, _finding_value(card))
+        images, labels = _sample_batch(train_inputs, cases["train"], recipe, rng, card.finding_value)
         optimiser.zero_grad()
         loss = loss_fn(network(torch.from_numpy(images)), torch.from_numpy(labels)[:, None])
         loss.backward()

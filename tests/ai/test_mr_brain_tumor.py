@@ -95,6 +95,7 @@ def test_a_short_training_run_goes_through_the_real_code(tmp_path):
     from radview.ai.card import load_card
     from radview.ai.registry import check_package
     from radview.ai.train import train_model
+    from radview.workflow.training_data import recipe_split
 
     folder = tmp_path / "mr-brain-tumor"
     shutil.copytree(SHIPPED / "mr-brain-tumor", folder)
@@ -103,7 +104,7 @@ def test_a_short_training_run_goes_through_the_real_code(tmp_path):
     recipe.update(train_seeds=[1000], validation_seeds=[1016], validate_every=2, batch_size=2)
     (folder / "model.json").write_text(json.dumps(card))
     before = (folder / "weights.safetensors").read_bytes()
-    run = train_model(folder, iterations=3)
+    run = train_model(folder, recipe_split(load_card(folder / "model.json")), iterations=3)
     assert run["steps_run"] == 3 and 0 <= run["best_validation_dice"] <= 1
     assert (folder / "weights.safetensors").read_bytes() != before
     check_package(folder)  # the new weights match the card's new sha256
@@ -114,7 +115,8 @@ def test_fine_tuning_on_a_sites_dicom_and_nifti_masks(tmp_path, demo_study):
     """A site's own cases: <patient>/dicom + mask.nii.gz (dcm2niix layout), split by patient."""
     import nibabel as nib
 
-    from radview.ai.evaluate import site_cases
+    from radview.workflow.training_data import site_cases
+    from radview.ai.card import load_card
     from radview.ai.registry import check_package
     from radview.ai.train import split_by_patient, train_model
 
@@ -124,7 +126,7 @@ def test_fine_tuning_on_a_sites_dicom_and_nifti_masks(tmp_path, demo_study):
         shutil.copytree(demo_study / "dicom" / "brain-mr", site / patient / "dicom")
         mask = (np.asarray(truth.dataobj) > 0).astype(np.uint8)
         nib.save(nib.Nifti1Image(mask, truth.affine), site / patient / "mask.nii.gz")
-    cases = site_cases(site)
+    cases = site_cases(site, load_card(SHIPPED / "mr-brain-tumor" / "model.json"))
     assert [c.patient for c in cases] == ["p1", "p2"] and cases[0].labels.sum() > 1000
     split = split_by_patient(cases)
     assert len(split["train"]) == 1 and len(split["validation"]) == 1
@@ -133,6 +135,6 @@ def test_fine_tuning_on_a_sites_dicom_and_nifti_masks(tmp_path, demo_study):
     card = json.loads((folder / "model.json").read_text())
     card["training"]["recipe"].update(validate_every=2, batch_size=2)
     (folder / "model.json").write_text(json.dumps(card))
-    run = train_model(folder, cases=split, iterations=2, init_from_card_weights=True)
+    run = train_model(folder, split, iterations=2, init_from_card_weights=True)
     assert run["fine_tuned_from_previous_weights"] and run["best_validation_dice"] > 0.5  # starts from good weights
     check_package(folder)

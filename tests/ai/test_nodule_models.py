@@ -51,8 +51,8 @@ def test_ct_model_finds_the_planted_nodules_on_the_demo_ct(cards, demo_study):
 
 def test_cxr_model_tells_radiographs_with_nodules_from_those_without(cards):
     """Seeds from 3000 on were never used for training, validation or the card's test."""
-    from radview.ai.datasets import phantom_case
     from radview.ai.evaluate import case_volume
+    from radview.workflow.training_data import phantom_case
     from radview.ai.metrics import roc_auc
 
     card = cards["cxr-nodule"]

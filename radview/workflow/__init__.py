@@ -1,0 +1,1 @@
+"""Workflow: composes the services (dicom, ai, report) into the flows the drivers run."""

@@ -1,0 +1,186 @@
+"""Labelled cases for training and evaluation: RadView's phantoms by seed, or a site's own data.
+
+A site folder holds one sub-folder per patient with the series in `dicom/` and its reference
+labels as one of:
+- `mask.nii.gz`: label values as the card's outputs, in the layout `radview convert` and dcm2niix write;
+- `seg.dcm`: a DICOM SEG of that series; segments are matched to the card's outputs by their
+  SegmentedPropertyType code or their label;
+- a `labels.csv` in the site folder, in the LUNA16 annotations layout
+  (`seriesuid` or `patient`, `coordX`, `coordY`, `coordZ` in patient LPS mm, `diameter_mm`):
+  each row a nodule, painted as a sphere; patients without rows have none.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from radview.ai.card import ModelCard
+from radview.ai.datasets import CXR_GRID_PX, Case, recipe_seeds
+from radview.core.volume import Volume
+
+MASK_NIFTI = "mask.nii.gz"
+MASK_SEG = "seg.dcm"
+LABELS_CSV = "labels.csv"
+
+
+def phantom_case(model_id: str, seed: int) -> Case:
+    """The synthetic phantom of `seed` for a shipped model, labels mapped to the card's values.
+    truth["nodules"]: [{"centre_mm": LPS, "diameter_mm": ...}] where the phantom has nodules."""
+    if model_id == "mr-brain-tumor":
+        from radview.demo.brain_mr import make_brain_mr
+
+        mr = make_brain_mr(seed)
+        labels = (mr.labels > 0).astype(np.uint8)  # tumour = core + oedema
+        return Case(f"phantom-{seed}", mr.pixels, labels, (mr.slice_spacing_mm, mr.pixel_spacing_mm, mr.pixel_spacing_mm),
+                    truth=mr.ground_truth())
+    if model_id == "ct-nodule":
+        from radview.demo.chest_ct import make_chest_ct
+
+        ct = make_chest_ct(seed)
+        labels = (ct.lung_labels > 0).astype(np.uint8)  # 1 lung
+        labels[ct.nodule_labels > 0] = 2  # 2 nodule (inside or at the edge of the lung)
+        return Case(f"phantom-{seed}", ct.hu, labels, (ct.slice_spacing_mm, ct.pixel_spacing_mm, ct.pixel_spacing_mm),
+                    truth={**ct.ground_truth(), "origin_mm": list(ct.origin_mm)})
+    if model_id == "cxr-nodule":
+        from scipy import ndimage
+
+        from radview.demo.chest_xray import make_chest_xray
+
+        xr = make_chest_xray(seed)
+        # the model works at CXR_GRID_PX: the phantom is resampled once here, as the engine
+        # resamples a real radiograph to the card's pixel spacing
+        factor = CXR_GRID_PX / xr.pixels.shape[0]
+        pixels = ndimage.zoom(xr.pixels.astype(np.float32), factor, order=1)
+        labels = (ndimage.zoom(xr.nodule_mask, factor, order=0) > 0).astype(np.uint8)
+        spacing = xr.pixel_spacing_mm / factor
+        # case_volume puts pixel (row, col) at (col, row, 0) * spacing in patient mm
+        truth = {"nodules": [{"centre_mm": [n.centre_col * factor * spacing, n.centre_row * factor * spacing, 0.0],
+                              "diameter_mm": n.diameter_mm, "side": n.side} for n in xr.nodules]}
+        return Case(f"phantom-{seed}", pixels[None], labels[None], (1.0, spacing, spacing),
+                    inverted=xr.photometric == "MONOCHROME1", truth=truth)
+    raise ValueError(f"no phantom generator for model '{model_id}'")
+
+
+def recipe_cases(card: ModelCard, part: str) -> list[Case]:
+    """The phantom cases of one part ("train", "validation", "test") of the card's recipe."""
+    return [phantom_case(card.id, seed) for seed in recipe_seeds(card.training["recipe"], part)]
+
+
+def recipe_split(card: ModelCard) -> dict[str, list[Case]]:
+    """{"train": ..., "validation": ...} phantom cases of the card's recipe (split by seed = patient)."""
+    return {part: recipe_cases(card, part) for part in ("train", "validation")}
+
+
+def site_cases(folder: Path, card: ModelCard) -> list[Case]:
+    """A site's labelled cases (see the module docstring), labels as the card's output values."""
+    from radview.dicom.load import load_stack
+    from radview.dicom.scan import scan_path
+    from radview.dicom.stacks import split_series
+
+    folder = Path(folder)
+    csv_nodules = _read_luna_csv(folder / LABELS_CSV) if (folder / LABELS_CSV).is_file() else None
+    cases = []
+    for patient in sorted(p for p in folder.iterdir() if (p / "dicom").is_dir()):
+        stacks = [s for series in scan_path(patient / "dicom").all_series() for s in split_series(series)]
+        if not stacks:
+            raise FileNotFoundError(f"{patient / 'dicom'}: no loadable DICOM series")
+        volume = load_stack(max(stacks, key=lambda s: len(s.images)))
+        if (patient / MASK_NIFTI).is_file():
+            labels = _nifti_labels(patient / MASK_NIFTI, volume)
+        elif (patient / MASK_SEG).is_file():
+            labels = _seg_labels(patient / MASK_SEG, volume, card)
+        elif csv_nodules is not None:
+            labels = None
+        else:
+            continue
+        nodules = None
+        if csv_nodules is not None:
+            nodules = csv_nodules.get(patient.name, csv_nodules.get(volume.series_instance_uid, []))
+            if labels is None:
+                labels = _sphere_labels(volume, nodules, card.finding_value)
+        elif card.finding_value in labels:
+            nodules = _nodules_from_labels(labels == card.finding_value, volume)
+        cases.append(Case(patient.name, volume.voxels, labels, volume.spacing_mm, volume.display_inverted,
+                          truth={"nodules": nodules or []}, volume=volume))
+    if not cases:
+        raise FileNotFoundError(f"{folder}: no cases found (<patient>/dicom with <patient>/{MASK_NIFTI}, "
+                                f"<patient>/{MASK_SEG}, or a {LABELS_CSV} beside them)")
+    return cases
+
+
+def _nifti_labels(path: Path, volume: Volume) -> np.ndarray:
+    import nibabel as nib
+
+    from radview.core.nifti_layout import from_nifti_layout
+
+    labels = from_nifti_layout(np.asarray(nib.load(path).dataobj)).astype(np.uint8)
+    if labels.shape != volume.shape[:3]:
+        raise ValueError(f"{path}: mask shape {labels.shape} differs from the series {volume.shape[:3]}")
+    return labels
+
+
+def _seg_labels(path: Path, volume: Volume, card: ModelCard) -> np.ndarray:
+    """SEG segment numbers -> the card's output values, by property code value or by label."""
+    from radview.dicom.seg_read import read_segmentation
+
+    numbers, segments = read_segmentation(path, volume)
+    labels = np.zeros_like(numbers)
+    for segment in segments:
+        match = [o.value for o in card.outputs if o.code[0] == segment.code[0] or o.name.lower() == segment.label.lower()]
+        if not match:
+            names = ", ".join(f"{o.name} ({o.code[1]} {o.code[0]})" for o in card.outputs)
+            raise ValueError(f"{path}: segment {segment.number} '{segment.label}' ({segment.code[1]} {segment.code[0]}) "
+                             f"matches none of the model's outputs: {names}")
+        labels[numbers == segment.number] = match[0]
+    return labels
+
+
+def _read_luna_csv(path: Path) -> dict[str, list[dict]]:
+    """{patient or seriesuid: [{"centre_mm": [x, y, z], "diameter_mm": d}]} from a LUNA16-style CSV."""
+    nodules: dict[str, list[dict]] = {}
+    with path.open(newline="") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                key = (row.get("patient") or row.get("seriesuid") or "").strip()
+                centre = [float(row["coordX"]), float(row["coordY"]), float(row["coordZ"])]
+                diameter = float(row["diameter_mm"])
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"{path}, line {line}: needs patient (or seriesuid), coordX, coordY, coordZ and "
+                                 f"diameter_mm as numbers ({error!r})") from error
+            if not key or diameter <= 0:
+                raise ValueError(f"{path}, line {line}: empty patient or a diameter that is not positive")
+            nodules.setdefault(key, []).append({"centre_mm": centre, "diameter_mm": diameter})
+    return nodules
+
+
+def _sphere_labels(volume: Volume, nodules: list[dict], value: int) -> np.ndarray:
+    """Spheres of each nodule's diameter around its centre, in the volume's voxel grid."""
+    labels = np.zeros(volume.shape[:3], np.uint8)
+    if not nodules:
+        return labels
+    k, j, i = np.indices(labels.shape, sparse=True)
+    step = np.array(volume.spacing_mm)
+    for nodule in nodules:
+        centre = volume.patient_mm_to_voxel(np.array([nodule["centre_mm"]], float))[0]
+        # squared distance in mm on the axes of the grid (exact for untilted series)
+        d2 = ((k - centre[0]) * step[0]) ** 2 + ((j - centre[1]) * step[1]) ** 2 + ((i - centre[2]) * step[2]) ** 2
+        labels[d2 <= (nodule["diameter_mm"] / 2) ** 2] = value
+    return labels
+
+
+def _nodules_from_labels(mask: np.ndarray, volume: Volume) -> list[dict]:
+    """Reference nodules from a mask: each connected component's centroid and equivalent-sphere diameter."""
+    from scipy import ndimage
+
+    components, count = ndimage.label(mask)
+    voxel_mm3 = float(np.prod(volume.spacing_mm))
+    nodules = []
+    for index, where in enumerate(ndimage.find_objects(components), start=1):
+        voxels = np.argwhere(components[where] == index) + [s.start for s in where]
+        centre = volume.voxel_to_patient_mm(voxels.mean(axis=0))
+        diameter = (6 * len(voxels) * voxel_mm3 / np.pi) ** (1 / 3)
+        nodules.append({"centre_mm": centre.tolist(), "diameter_mm": float(diameter)})
+    return nodules

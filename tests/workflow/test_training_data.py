@@ -1,0 +1,141 @@
+"""A site's own labelled data: masks as DICOM SEG, nodules in a LUNA16-style CSV, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from radview.ai.card import load_card
+from radview.workflow.training_data import site_cases
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models"
+
+
+def _write_seg(source_folder: Path, mask: np.ndarray, label: str, code, out: Path) -> None:
+    """A SEG of `mask` (slices, rows, cols) over the series in source_folder, written with highdicom."""
+    import highdicom as hd
+    import pydicom
+    from pydicom.sr.codedict import codes
+
+    from radview.dicom.load import load_stack
+    from radview.dicom.scan import scan_path
+    from radview.dicom.stacks import split_series
+
+    # mask slice k belongs to the loader's slice k (highdicom does not sort source images)
+    volume = load_stack(split_series(scan_path(source_folder).all_series()[0])[0])
+    images = [pydicom.dcmread(s.path) for s in volume.slices]
+    assert len(images) == mask.shape[0]
+    segment = hd.seg.SegmentDescription(
+        segment_number=1, segment_label=label, segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
+        segmented_property_type=code, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL)
+    seg = hd.seg.Segmentation(
+        source_images=images, pixel_array=mask.astype(bool), segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[segment], series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(),
+        instance_number=1, manufacturer="site", manufacturer_model_name="manual", software_versions="1",
+        device_serial_number="1")
+    seg.save_as(out)
+
+
+@pytest.fixture(scope="module")
+def brain_truth(demo_study):
+    """The demo brain MR's tumour mask in (slice, row, col) order, as the loader orders slices (by position)."""
+    import nibabel as nib
+
+    from radview.core.nifti_layout import from_nifti_layout
+
+    return from_nifti_layout(np.asarray(nib.load(demo_study / "ground-truth" / "brain-mr-tumour.nii.gz").dataobj)) > 0
+
+
+def test_masks_from_a_dicom_seg_equal_the_reference(tmp_path, demo_study, brain_truth):
+    from pydicom.sr.codedict import codes
+
+    card = load_card(SHIPPED / "mr-brain-tumor" / "model.json")
+    site = tmp_path / "site" / "p1"
+    shutil.copytree(demo_study / "dicom" / "brain-mr", site / "dicom")
+    tumour = next(o for o in card.outputs if o.value == card.finding_value)
+    _write_seg(site / "dicom", brain_truth, tumour.name, codes.SCT.Neoplasm, site / "seg.dcm")
+    (case,) = site_cases(tmp_path / "site", card)
+    assert case.labels.shape == brain_truth.shape
+    assert np.array_equal(case.labels == card.finding_value, brain_truth)
+
+
+def test_a_seg_whose_segment_matches_no_model_output_is_refused_by_name(tmp_path, demo_study, brain_truth):
+    from pydicom.sr.codedict import codes
+
+    card = load_card(SHIPPED / "mr-brain-tumor" / "model.json")
+    site = tmp_path / "site" / "p1"
+    shutil.copytree(demo_study / "dicom" / "brain-mr", site / "dicom")
+    _write_seg(site / "dicom", brain_truth, "Liver", codes.SCT.Liver, site / "seg.dcm")
+    with pytest.raises(ValueError, match=r"seg\.dcm: segment 1 'Liver'.*matches none of the model's outputs"):
+        site_cases(tmp_path / "site", card)
+
+
+def test_a_corrupt_seg_names_the_file(tmp_path, demo_study):
+    from radview.dicom.seg_read import SegReadError
+
+    card = load_card(SHIPPED / "mr-brain-tumor" / "model.json")
+    site = tmp_path / "site" / "p1"
+    shutil.copytree(demo_study / "dicom" / "brain-mr", site / "dicom")
+    (site / "seg.dcm").write_bytes(b"DICM" * 100)
+    with pytest.raises(SegReadError, match=r"seg\.dcm: not a readable DICOM Segmentation"):
+        site_cases(tmp_path / "site", card)
+
+
+def test_nodules_from_a_luna16_csv_become_spheres_at_their_centres(tmp_path, demo_study):
+    card = load_card(SHIPPED / "ct-nodule" / "model.json")
+    truth = json.loads((demo_study / "ground-truth" / "ground-truth.json").read_text())["chest_ct"]
+    site = tmp_path / "site"
+    shutil.copytree(demo_study / "dicom" / "chest-ct", site / "p1" / "dicom")
+    with (site / "labels.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["seriesuid", "coordX", "coordY", "coordZ", "diameter_mm"])
+        for n in truth["nodules"]:
+            writer.writerow([truth["series_instance_uid"], *n["centre_mm"], n["diameter_mm"]])
+    (case,) = site_cases(site, card)
+    assert len(case.truth["nodules"]) == len(truth["nodules"])
+    voxel_mm3 = float(np.prod(case.spacing_mm))
+    for n in truth["nodules"]:
+        k, j, i = np.round(n["centre_voxel"]).astype(int)
+        assert case.labels[k, j, i] == card.finding_value
+    expected_mm3 = sum(np.pi / 6 * n["diameter_mm"] ** 3 for n in truth["nodules"])
+    assert abs((case.labels == card.finding_value).sum() * voxel_mm3 - expected_mm3) <= 0.25 * expected_mm3
+
+
+def test_a_csv_row_without_numbers_names_the_line(tmp_path, demo_study):
+    card = load_card(SHIPPED / "ct-nodule" / "model.json")
+    site = tmp_path / "site"
+    shutil.copytree(demo_study / "dicom" / "chest-ct", site / "p1" / "dicom")
+    (site / "labels.csv").write_text("patient,coordX,coordY,coordZ,diameter_mm\np1,1,2,three,5\n")
+    with pytest.raises(ValueError, match=r"labels\.csv, line 2"):
+        site_cases(site, card)
+
+
+def test_evaluate_a_nodule_model_on_a_sites_csv_labelled_ct(tmp_path, demo_study):
+    """`radview evaluate models/ct-nodule SITE`: the FROC against the CSV's nodules (the demo CT
+    is seed 0, never used in training); written beside the card's phantom metrics."""
+    import subprocess
+    import sys
+
+    truth = json.loads((demo_study / "ground-truth" / "ground-truth.json").read_text())["chest_ct"]
+    site = tmp_path / "site"
+    shutil.copytree(demo_study / "dicom" / "chest-ct", site / "p1" / "dicom")
+    with (site / "labels.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["patient", "coordX", "coordY", "coordZ", "diameter_mm"]]
+                                + [["p1", *n["centre_mm"], n["diameter_mm"]] for n in truth["nodules"]])
+    model = tmp_path / "ct-nodule"
+    shutil.copytree(SHIPPED / "ct-nodule", model)
+    out = subprocess.run([sys.executable, "-m", "radview", "evaluate", str(model), str(site), "--json", str(tmp_path / "e.json")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "e.json").read_text())
+    assert summary["scans"] == 1
+    assert summary["reference_nodules_4mm_or_more"] == sum(n["diameter_mm"] >= 4 for n in truth["nodules"])
+    assert summary["sensitivity_at_1_fp"] >= 0.5
+    assert summary["data"] == str(site)
+    metrics = load_card(model / "model.json").metrics
+    assert metrics["site"][str(site)] == summary and metrics["headline"] == load_card(SHIPPED / "ct-nodule" / "model.json").metrics["headline"]

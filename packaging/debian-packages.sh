@@ -9,4 +9,4 @@ apt-get install -y -q --no-install-recommends \
   libgl1 libegl1 libx11-6 libxkbcommon0 libfontconfig1 libfreetype6 libglib2.0-0 libdbus-1-3 fonts-dejavu-core \
   xvfb xauth libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
   libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
-  libxcb-xkb1 libxkbcommon-x11-0 x11-utils
+  libxcb-xkb1 libxkbcommon-x11-0 x11-utils poppler-utils

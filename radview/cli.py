@@ -21,6 +21,75 @@ def _end_progress() -> None:
         print(file=sys.stderr)
 
 
+class TerminalProgressBar:
+    """A one-line bar on stderr: `[#####.....] 3/5 message` (only when stderr is a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.shown = sys.stderr.isatty()
+
+    def __call__(self, progress) -> None:
+        if not self.shown:
+            return
+        filled = int(self.WIDTH * progress.done / progress.total) if progress.total else 0
+        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {progress.done}/{progress.total} {progress.message}"
+        print(f"\r{line[:110]:110s}", end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+def _settings():
+    from radview.core.settings import load_settings
+    from radview.user_dirs import settings_path
+
+    settings, problems = load_settings(settings_path())
+    for problem in problems:
+        print(f"radview: {problem}", file=sys.stderr)
+    return settings
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from radview.user_dirs import data_dir
+    from radview.workflow.analyze import analyze
+
+    settings = _settings()
+    bar = TerminalProgressBar()
+    try:
+        outputs = analyze(Path(args.path), Path(args.out), data_dir(), accept_all=args.accept_all,
+                          reader=args.reader or settings.reader_name, nodule_risk=args.risk, device=settings.device,
+                          model_folders=settings.model_folders, institution=settings.institution,
+                          page_size=settings.page_size, progress=bar)
+    finally:
+        bar.end()
+    for o in outputs:
+        print(f"study {o.study_instance_uid}: {o.findings} finding(s), {o.accepted} accepted; wrote "
+              f"{o.folder / 'findings.json'}, {o.folder / 'report.html'}, {o.folder / 'report.pdf'} ({o.pdf_pages} page(s))")
+        for note in o.notes:
+            print(f"  note: {note}")
+    if not args.accept_all and any(o.findings for o in outputs):
+        print("Findings are unreviewed and not in the report: review them in the window, or pass --accept-all.")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from radview.core.audit import verify_audit_log
+    from radview.core.workspace import StudyWorkspace
+    from radview.user_dirs import data_dir
+
+    path = StudyWorkspace(data_dir(), args.study_uid).audit_path
+    check = verify_audit_log(path)
+    if check.intact:
+        print(f"{path}: {check.entries} entries, chain intact")
+        return 0
+    print(f"{path}: TAMPERED or damaged — {len(check.problems)} problem(s) in {check.entries} entries:", file=sys.stderr)
+    for problem in check.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from radview.demo.writer import write_demo_studies
 
@@ -204,6 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("analyze", help="load, run the models, draft the report; write findings.json, report.html and report.pdf")
+    p.add_argument("path", help="DICOM folder, file or DICOMDIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (one sub-folder per study when there are several)")
+    p.add_argument("--accept-all", action="store_true", help="accept every AI finding (else they stay unreviewed)")
+    p.add_argument("--reader", default="", help="reader name (default: the settings' reader_name)")
+    p.add_argument("--risk", choices=["low", "high"], default="low", help="the patient's nodule risk, for Fleischner 2017")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("audit", help="verify a study's audit log (hash chain) and report tampering")
+    p.add_argument("study_uid", help="StudyInstanceUID")
+    p.set_defaults(func=cmd_audit)
+
     p = sub.add_parser("bench", help="speed benchmarks against named baselines")
     p.add_argument("what", choices=["load", "view", "infer"])
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -226,7 +307,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "bench"}
+COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "audit", "bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"radview: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,6 +5,8 @@ Pure numpy/scipy over a Volume; each function names what it measures and in whic
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from scipy import ndimage
 
@@ -30,7 +32,8 @@ def model_finding(
     code, model id and version, patient position, image reference and mask label filled in."""
     slice_index = int(round(float(centre_voxel[0])))
     return Finding(
-        id=f"{card.id}-{label}",
+        # unique within a study: the same model may run on several of its series
+        id=f"{card.id}-{hashlib.sha256(volume.series_instance_uid.encode()).hexdigest()[:6]}-{label}",
         finding_type=Code(*card.label(output_value).code),
         series_instance_uid=volume.series_instance_uid,
         model_id=card.id,

@@ -52,3 +52,11 @@ class Finding:
     def to_dict(self) -> dict:
         """JSON-ready dict (findings.json)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Finding:
+        """The inverse of to_dict (JSON turns tuples into lists; they are made tuples again)."""
+        fields = dict(data)
+        fields["finding_type"] = Code(**fields["finding_type"])
+        fields["centre_lps_mm"] = tuple(float(c) for c in fields["centre_lps_mm"])
+        return cls(**fields)

@@ -15,6 +15,7 @@ from radview.core.atomic import write_text_atomic
 MAX_RECENT_FOLDERS = 10
 LAYOUTS = ("1x1", "1x3", "2x2")
 DEVICES = ("auto", "cpu", "cuda")
+PAGE_SIZES = ("A4", "Letter")
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Settings:
     device: str = "auto"
     model_folders: list[str] = field(default_factory=list)
     run_models_on_open: bool = True
+    institution: str = ""  # printed at the top of every report
+    page_size: str = "A4"  # of the report PDF
     # Qt's saveGeometry/saveState/splitter states, base64; the GUI owns their meaning.
     window_state: dict[str, str] = field(default_factory=dict)
 
@@ -38,7 +41,7 @@ class Settings:
         self.last_folder = folder
 
 
-_CHOICES = {"view_layout": LAYOUTS, "device": DEVICES}
+_CHOICES = {"view_layout": LAYOUTS, "device": DEVICES, "page_size": PAGE_SIZES}
 
 
 def _valid(name: str, value: object, default: object) -> bool:

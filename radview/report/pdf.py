@@ -1,0 +1,96 @@
+"""Write the report as PDF through Qt's own text engine (QTextDocument + QPdfWriter).
+
+The one module outside radview.gui that imports Qt (QtGui only, no widgets; DESIGN.md), so the
+PDF is laid out exactly like the editor's document. The command line needs a QGuiApplication:
+`ensure_gui_application()` makes an offscreen one when there is none.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from radview.core.report import PRELIMINARY_NOTICE, Report
+from radview.report.document import key_image_url, report_html
+from radview.report.key_images import KeyImage
+
+PAGE_SIZES = ("A4", "Letter")
+MARGIN_MM = 18
+FOOTER_MM = 10
+RESOLUTION_DPI = 300
+
+
+def ensure_gui_application():
+    """The running Q(Gui)Application, or a new offscreen QGuiApplication (command line)."""
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance()
+    if app is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QGuiApplication(["radview"])
+    return app
+
+
+def write_pdf(report: Report, path: Path, key_images: list[KeyImage] = (), institution: str = "",
+              page_size: str = "A4") -> int:
+    """Write the PDF atomically (temp file, then rename); returns the number of pages.
+
+    Every page carries the footer: the preliminary notice (or the signature) and "page n of N".
+    """
+    from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, QUrl
+    from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
+
+    ensure_gui_application()
+    if page_size not in PAGE_SIZES:
+        raise ValueError(f"page size {page_size!r}: use one of {', '.join(PAGE_SIZES)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    writer = QPdfWriter(str(tmp))
+    writer.setResolution(RESOLUTION_DPI)
+    writer.setTitle(f"Radiology report — {report.header.get('patient_name', '')}")
+    writer.setCreator("RadView")
+    size = QPageSize(QPageSize.PageSizeId.A4 if page_size == "A4" else QPageSize.PageSizeId.Letter)
+    writer.setPageLayout(QPageLayout(size, QPageLayout.Orientation.Portrait, QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+                                     QPageLayout.Unit.Millimeter))
+    page = writer.pageLayout().paintRectPixels(RESOLUTION_DPI)
+    footer_px = FOOTER_MM / 25.4 * RESOLUTION_DPI
+
+    document = QTextDocument()
+    font = QFont("DejaVu Sans")
+    font.setPointSizeF(10)
+    document.setDefaultFont(font)
+    for n, image in enumerate(key_images):
+        rgb = image.rgb.copy(order="C")
+        qimage = QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format.Format_RGB888).copy()
+        document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(key_image_url(n)), qimage)
+    document.setHtml(report_html(report, key_images, institution))
+    # lay the text out in points on the page's content area; the painter scales points to pixels
+    scale = RESOLUTION_DPI / 72.0
+    content = QSizeF(page.width() / scale, (page.height() - footer_px) / scale)
+    document.setPageSize(content)
+    pages = max(1, document.pageCount())
+    footer = PRELIMINARY_NOTICE if not report.signed else report.status
+
+    painter = QPainter(writer)
+    try:
+        for index in range(pages):
+            if index:
+                writer.newPage()
+            painter.save()
+            painter.scale(scale, scale)
+            painter.translate(0, -index * content.height())
+            document.drawContents(painter, QRectF(0, index * content.height(), content.width(), content.height()))
+            painter.restore()
+            painter.save()
+            footer_font = QFont("DejaVu Sans")
+            footer_font.setPointSizeF(8)
+            painter.setFont(footer_font)
+            rect = QRectF(0, page.height() - footer_px * 0.8, page.width(), footer_px * 0.8)
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), footer)
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"page {index + 1} of {pages}")
+            painter.restore()
+    finally:
+        painter.end()
+    os.replace(tmp, path)
+    return pages

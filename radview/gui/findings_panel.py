@@ -1,16 +1,18 @@
-"""The findings list: every AI finding with type, place, size, confidence, model and status.
-
-Selecting one centres the views on it. The review (accept / edit / reject) builds on this list.
-"""
+"""The findings list: every finding, AI and manual, with type, place, size, confidence, model,
+version and review status. Selecting one centres the views on it."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from radview.core.findings import Finding
+from radview.core.review import Review, ReviewedFinding, ReviewStatus
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
+STATUS_COLOURS = {ReviewStatus.UNREVIEWED: "#ffc800", ReviewStatus.ACCEPTED: "#00dc5a",
+                  ReviewStatus.EDITED: "#00dc5a", ReviewStatus.REJECTED: "#969696"}
 
 
 def describe_size(finding: Finding) -> str:
@@ -23,6 +25,8 @@ def describe_size(finding: Finding) -> str:
         parts.append(f"{m['longest_diameter_mm']:.0f} mm")
     elif "approximate_diameter_mm" in m:
         parts.append(f"~{m['approximate_diameter_mm']:.0f} mm")
+    elif "length_mm" in m:
+        parts.append(f"{m['length_mm']:.0f} mm")
     if "volume_ml" in m:
         parts.append(f"{m['volume_ml']:.1f} mL")
     elif "volume_mm3" in m:
@@ -30,8 +34,19 @@ def describe_size(finding: Finding) -> str:
     return ", ".join(parts)
 
 
+def _row(item: ReviewedFinding, series_numbers: dict[str, int | None]) -> list[str]:
+    f = item.current
+    where = ", ".join(v for v in f.location.values() if v)
+    number = series_numbers.get(f.series_instance_uid)
+    image = f"series {number if number is not None else '?'}, image {f.instance_number or f.slice_index + 1}"
+    source = "reader" if item.is_manual else f"{f.model_id} {f.model_version}"
+    confidence = "" if item.is_manual else f"{f.confidence:.2f}"
+    status = item.status.value + (" *" if item.note else "")
+    return [f.finding_type.meaning, f"{where} ({image})" if where else image, describe_size(f), confidence, source, status]
+
+
 class FindingsPanel(QTreeWidget):
-    """One row per finding; `finding_selected` carries the Finding."""
+    """One row per finding of a Review; `finding_selected` carries the current Finding."""
 
     finding_selected = Signal(object)
 
@@ -40,26 +55,40 @@ class FindingsPanel(QTreeWidget):
         self.setObjectName("findingsList")
         self.setHeaderLabels(["Finding", "Where", "Size", "Conf.", "Model", "Status"])
         self.setRootIsDecorated(False)
-        self.setToolTip("AI findings are suggestions to verify, never a diagnosis. Click one to go to it.")
+        self.setToolTip("AI findings are suggestions to verify, never a diagnosis. A accept, R reject, E edit.")
         self.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.findings: list[Finding] = []
+        self.ids: list[str] = []
+        self._items: dict[str, ReviewedFinding] = {}
         self.currentItemChanged.connect(self._current_changed)
 
-    def add_findings(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            where = ", ".join(v for v in finding.location.values() if v)
-            image = f"image {finding.instance_number or finding.slice_index + 1}"
-            item = QTreeWidgetItem(self, [
-                finding.finding_type.meaning, f"{where} ({image})" if where else image, describe_size(finding),
-                f"{finding.confidence:.2f}", f"{finding.model_id} {finding.model_version}", "unreviewed",
-            ])
-            item.setData(0, FINDING_ROLE, len(self.findings))
-            self.findings.append(finding)
+    def show_review(self, review: Review | None, series_numbers: dict[str, int | None]) -> None:
+        """Refill from `review`, keeping the selected finding selected."""
+        selected = self.selected_id()
+        self.blockSignals(True)
+        try:
+            self.clear()
+            self.ids = []
+            self._items = dict(review.items) if review else {}
+            for finding_id, item in self._items.items():
+                row = QTreeWidgetItem(self, _row(item, series_numbers))
+                row.setData(0, FINDING_ROLE, finding_id)
+                row.setForeground(5, QBrush(QColor(STATUS_COLOURS[item.status])))
+                if item.note:
+                    row.setToolTip(5, f"Reader's note: {item.note}")
+                self.ids.append(finding_id)
+                if finding_id == selected:
+                    self.setCurrentItem(row)
+        finally:
+            self.blockSignals(False)
 
-    def clear_findings(self) -> None:
-        self.clear()
-        self.findings = []
+    def selected_id(self) -> str | None:
+        current = self.currentItem()
+        return current.data(0, FINDING_ROLE) if current is not None else None
+
+    def select(self, finding_id: str) -> None:
+        if finding_id in self.ids:
+            self.setCurrentItem(self.topLevelItem(self.ids.index(finding_id)))
 
     def _current_changed(self, current: QTreeWidgetItem | None, _previous) -> None:
         if current is not None:
-            self.finding_selected.emit(self.findings[current.data(0, FINDING_ROLE)])
+            self.finding_selected.emit(self._items[current.data(0, FINDING_ROLE)].current)

@@ -1,4 +1,4 @@
-"""The main window: menus, study browser, views, layers and the status bar.
+"""The main window: menus, study browser, views, layers, findings review, report and status bar.
 
 It drives the same services as the command line: scan_path -> split_series -> iter_load, run
 through the TaskRunner so the window never waits on them.
@@ -32,8 +32,11 @@ from radview.gui.error_dialog import readable, show_error
 from radview.gui.findings_panel import FindingsPanel
 from radview.gui.layers_panel import LayersPanel
 from radview.gui.model_runs import ModelRuns
+from radview.gui.report_editor import ReportEditor
+from radview.gui.review_dock import ReviewDock
 from radview.gui.shortcuts_dialog import ShortcutsDialog
 from radview.gui.study_browser import StudyBrowser, patient_name
+from radview.gui.study_session import StudySession
 from radview.gui.task_status import TaskStatus
 from radview.gui.view_box import Tool
 from radview.gui.viewer_area import ViewerArea
@@ -81,11 +84,17 @@ class MainWindow(QMainWindow):
         self.browser = StudyBrowser()
         self.layers_panel = LayersPanel()
         self.findings_panel = FindingsPanel()
+        self.report_editor = ReportEditor()
+        show_status = lambda text, ms: self.statusBar().showMessage(text, ms)  # noqa: E731
+        self.session = StudySession(self.area, self.findings_panel, self.report_editor, settings, data_dir(), self,
+                                    show_status)
+        self.review_dock = ReviewDock(self.findings_panel, self.session, self.area)
         studies = self._dock(self.browser, "Studies", "studiesDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         layers = self._dock(self.layers_panel, "Layers", "layersDock", Qt.DockWidgetArea.RightDockWidgetArea)
-        findings = self._dock(self.findings_panel, "Findings", "findingsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([studies, layers], [360, 220], Qt.Orientation.Horizontal)
-        self.resizeDocks([findings], [150], Qt.Orientation.Vertical)
+        report = self._dock(self.report_editor, "Report", "reportDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        findings = self._dock(self.review_dock, "Findings", "findingsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([studies, layers, report], [360, 380, 380], Qt.Orientation.Horizontal)
+        self.resizeDocks([findings], [180], Qt.Orientation.Vertical)
 
         self.cursor_label = QLabel("")
         self.cursor_label.setObjectName("cursorReadout")
@@ -94,6 +103,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.task_status)
 
         self.actions_ = build_actions(self, self.area, self._handler)
+        self.review_dock.bind(self.actions_)
+        self.report_editor.sign_requested.connect(self.actions_["sign_report"].trigger)
+        self.report_editor.amend_requested.connect(self.actions_["amend_report"].trigger)
+        self.report_editor.export_requested.connect(self.actions_["export_pdf"].trigger)
         self.recent_menu = self.menuBar().actions()[0].menu().addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.actions_[f"layout_{settings.view_layout}"].setChecked(True)
@@ -107,8 +120,8 @@ class MainWindow(QMainWindow):
         self.layers_panel.changed.connect(self.area.overlays_changed)
         self.layers_panel.go_to_marker.connect(self.area.go_to_marker)
         self.findings_panel.finding_selected.connect(self._go_to_finding)
-        self.models = ModelRuns(self.runner, self.area, self.findings_panel, settings, self,
-                                lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.models = ModelRuns(self.runner, self.area, settings, self, show_status)
+        self.models.finished.connect(self.session.model_result)
         self.models.finished.connect(self.model_finished.emit)
         self._restore_window_state()
         if not settings.window_state.get("geometry"):
@@ -141,7 +154,6 @@ class MainWindow(QMainWindow):
     def _scanned(self, index: StudyIndex) -> None:
         self.index = index
         self.browser.show_index(index)
-        self.findings_panel.clear_findings()
         self.index_scanned.emit(index)
         skipped = f"; {len(index.skipped)} files skipped (see the browser)" if index.skipped else ""
         self.statusBar().showMessage(f"{index.file_count} files scanned{skipped}", 8000)
@@ -207,6 +219,8 @@ class MainWindow(QMainWindow):
         if self.stack is not None and volume.warnings:
             self.browser.add_warnings(self.stack, volume.warnings)
             self.statusBar().showMessage("⚠ " + "; ".join(volume.warnings), 15000)
+        if self.index is not None and self.stack is not None:
+            self.session.series_loaded(self.index, self.stack, volume)
         self.series_loaded.emit(volume)
         if self.settings.run_models_on_open:
             self.run_models()
@@ -283,6 +297,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.area.stop_cine()
         self.runner.cancel_all()
+        self.session.close_study()  # the draft is on disk before the window goes
         self.save_settings()
         super().closeEvent(event)
 
@@ -304,7 +319,7 @@ class MainWindow(QMainWindow):
             return lambda: self._set_layout(argument)
         if kind == "tool":
             return lambda: self._tool(Tool(argument))
-        return getattr(self, f"action_{name}")
+        return getattr(self, f"action_{name}", None) or getattr(self.review_dock, f"action_{name}")
 
     def action_open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder", self.settings.last_folder or str(Path.home()))

@@ -1,5 +1,5 @@
 """Running the AI models from the window: warm-up, choosing the models that apply, one task per
-model, and turning each result into a mask layer, flags and rows in the findings list."""
+model, and turning each result into a mask layer and flags (the review takes the findings)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from radview.core.settings import Settings
 from radview.core.volume import Volume
 from radview.dicom.stacks import Stack
 from radview.gui.error_dialog import readable, show_error
-from radview.gui.findings_panel import FindingsPanel, describe_size
+from radview.gui.findings_panel import describe_size
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
 
@@ -28,10 +28,10 @@ class ModelRuns(QObject):
 
     finished = Signal(object)
 
-    def __init__(self, runner: TaskRunner, area: ViewerArea, findings: FindingsPanel, settings: Settings,
+    def __init__(self, runner: TaskRunner, area: ViewerArea, settings: Settings,
                  parent: QWidget, show_status: Callable[[str, int], None]) -> None:
         super().__init__(parent)
-        self._runner, self._area, self._findings, self._settings = runner, area, findings, settings
+        self._runner, self._area, self._settings = runner, area, settings
         self._parent, self._status = parent, show_status
 
     def warm_up(self) -> None:
@@ -92,7 +92,6 @@ class ModelRuns(QObject):
         markers = [Marker(f.id, np.array(f.centre_lps_mm), f.size_mm or 10.0,
                           f"{f.finding_type.meaning} {describe_size(f)}") for f in result.findings]
         self._area.add_marker_layer(MarkerLayer(f"{card.id} {card.version} flags", uid, markers))
-        self._findings.add_findings(result.findings)
         notes = "; ".join(result.notes)
         self._status(f"{card.id}: {len(result.findings)} finding(s) on {result.device} — suggestions to verify. {notes}",
                      10000)

@@ -93,8 +93,10 @@ class MainWindow(QMainWindow):
         layers = self._dock(self.layers_panel, "Layers", "layersDock", Qt.DockWidgetArea.RightDockWidgetArea)
         report = self._dock(self.report_editor, "Report", "reportDock", Qt.DockWidgetArea.RightDockWidgetArea)
         findings = self._dock(self.review_dock, "Findings", "findingsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([studies, layers, report], [360, 380, 380], Qt.Orientation.Horizontal)
-        self.resizeDocks([findings], [180], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(layers, report)  # one column on the right: layers while reading, report while writing
+        layers.raise_()
+        self.resizeDocks([studies, layers], [340, 280], Qt.Orientation.Horizontal)
+        self.resizeDocks([findings], [150], Qt.Orientation.Vertical)
 
         self.cursor_label = QLabel("")
         self.cursor_label.setObjectName("cursorReadout")

@@ -59,8 +59,8 @@ class ReportEditor(QWidget):
         self.amend_button.clicked.connect(self.amend_requested)
         self.export_button.clicked.connect(self.export_requested)
 
-        bar = QHBoxLayout()
-        for w in (self.risk, self.sign_button, self.amend_button, self.export_button):
+        bar = QHBoxLayout()  # the risk above the buttons keeps the dock narrow beside the views
+        for w in (self.sign_button, self.amend_button, self.export_button):
             bar.addWidget(w)
         bar.addStretch(1)
         body = QWidget()
@@ -94,6 +94,7 @@ class ReportEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.status)
+        layout.addWidget(self.risk)
         layout.addLayout(bar)
         layout.addWidget(scroll, 1)
         self.show_report(None)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.report import Report
-from radview.core.review import Review
+from radview.core.review import Review, ReviewStatus
 from radview.core.workspace import StudyWorkspace
 from radview.report.document import report_html
-from radview.workflow.reporting import StudyContext, export_pdf, model_used, report_key_images, update_report
+from radview.workflow.reporting import StudyContext, export_pdf, model_used, update_report
 
 
 @dataclass
@@ -60,22 +60,20 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
             stacks = split_series(series)
             if not stacks:
                 continue
-            applicable = []
-            for stack in stacks[:1]:  # the largest stack of each series (2D series: its first image)
-                volume = load_stack(stack, cancel=cancel)
-                applicable = [c for c in cards if c.applies_to(volume.modality, series.body_part, volume.is_2d)]
-                context.series.append(series)
-                context.volumes[series.series_instance_uid] = volume
-                for card in applicable:
-                    report(progress, n, len(studies), f"{card.id} on series {series.series_number}")
-                    result = run_model(card, volume, device, cancel=cancel)
-                    notes += result.notes
-                    context.models[card.id] = model_used(card)
-                    context.labels[(series.series_instance_uid, card.id)] = result.labels
-                    review.add_model_findings(result.findings)
+            # the largest stack of each series (a 2D series: its first image), as the window opens it
+            volume = load_stack(stacks[0], cancel=cancel)
+            context.series.append(series)
+            context.volumes[series.series_instance_uid] = volume
+            for card in (c for c in cards if c.applies_to(volume.modality, series.body_part, volume.is_2d)):
+                report(progress, n, len(studies), f"{card.id} on series {series.series_number}")
+                result = run_model(card, volume, device, cancel=cancel)
+                notes += result.notes
+                context.models[card.id] = model_used(card)
+                context.labels[(series.series_instance_uid, card.id)] = result.labels
+                review.add_model_findings(result.findings)
         if accept_all:
             for item in review.findings():
-                if item.status.value == "unreviewed":
+                if item.status is ReviewStatus.UNREVIEWED:
                     review.accept(item.original.id)
         workspace.write_json(workspace.review_path, review.to_dict())
         saved = workspace.read_json(workspace.report_path)
@@ -88,7 +86,7 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
         folder = Path(out) if len(studies) == 1 else Path(out) / study.study_instance_uid
         folder.mkdir(parents=True, exist_ok=True)
         _write_findings_json(folder / "findings.json", study.study_instance_uid, review, accept_all)
-        (folder / "report.html").write_text(report_html(draft, report_key_images(context, [])), encoding="utf-8")
+        (folder / "report.html").write_text(report_html(draft), encoding="utf-8")
         pages = export_pdf(draft, context, review, folder / "report.pdf", institution, page_size)
         outputs.append(StudyOutput(study.study_instance_uid, folder, len(review.items), len(review.accepted()), pages, notes))
         report(progress, n + 1, len(studies), f"study {n + 1} of {len(studies)} written")

@@ -67,7 +67,7 @@ def test_mask_is_painted_exactly_on_its_voxels(ct_window, qtbot):
         mismatched = (white != red).sum()
         assert mismatched == 0, f"{pane.title.text()}: {mismatched} pixels differ between mask and image"
         checked += white.size
-    assert checked > 500_000
+    assert checked > 300_000  # three views of >100,000 pixels each beside the docks
 
     # outline: only the boundary pixels of the same mask
     layer.style = MaskStyle.OUTLINE

@@ -19,6 +19,13 @@ class Code:
     meaning: str
 
 
+# The finding types RadView names (SNOMED CT, as pydicom's codedict spells them), defined once.
+NODULE = Code("27925004", "SCT", "Nodule")
+MASS = Code("4147007", "SCT", "Mass")
+NEOPLASM = Code("108369006", "SCT", "Neoplasm")
+CLINICAL_FINDING = Code("404684003", "SCT", "Clinical finding")
+
+
 @dataclass
 class Finding:
     """One finding with where it is, how big, how sure, and where it came from.

@@ -12,15 +12,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from radview.core.findings import Code, Finding
+from radview.core.findings import CLINICAL_FINDING, MASS, NEOPLASM, NODULE, Finding
 
 # The types a reader picks from (SNOMED CT, as pydicom's codedict names them).
-FINDING_TYPES = (
-    Code("27925004", "SCT", "Nodule"),
-    Code("4147007", "SCT", "Mass"),
-    Code("108369006", "SCT", "Neoplasm"),
-    Code("404684003", "SCT", "Clinical finding"),
-)
+FINDING_TYPES = (NODULE, MASS, NEOPLASM, CLINICAL_FINDING)
 SIDES = ("", "left", "right")
 COMPOSITIONS = ("", "solid", "part-solid", "ground-glass")
 

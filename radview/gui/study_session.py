@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from radview.core.findings import Code, Finding
+from radview.core.findings import CLINICAL_FINDING, Finding
 from radview.core.overlays import Marker, MarkerLayer, MarkerStatus
 from radview.core.report import Report
 from radview.core.review import MANUAL_MODEL_ID, Review, ReviewStatus
@@ -138,7 +138,7 @@ class StudySession(QObject):
         number = 1 + sum(item.is_manual for item in self.review.items.values())
         while f"manual-{number}" in self.review.items:
             number += 1
-        return Finding(f"manual-{number}", Code("404684003", "SCT", "Clinical finding"), volume.series_instance_uid,
+        return Finding(f"manual-{number}", CLINICAL_FINDING, volume.series_instance_uid,
                        MANUAL_MODEL_ID, "", 1.0, tuple(round(float(c), 2) for c in point_lps_mm), k,
                        measurements, {}, {}, 0, volume.slices[k].instance_number if volume.slices else None)
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from radview.core.findings import Finding
+from radview.core.findings import NEOPLASM, NODULE, Finding
 from radview.core.study_index import Patient, Series, Study
 from radview.report.fleischner import GuidelineNodule, recommendation
 
-NODULE_CODE = "27925004"  # SCT Nodule
-TUMOUR_CODE = "108369006"  # SCT Neoplasm
+NODULE_CODE, TUMOUR_CODE = NODULE.value, NEOPLASM.value
 
 
 @dataclass

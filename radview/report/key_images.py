@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from radview.core.findings import Finding
+from radview.core.findings import NODULE, Finding
 from radview.core.measurements import Measurement
 from radview.core.overlays import outline
 from radview.core.planes import Plane, plane_layout
@@ -18,7 +18,6 @@ from radview.core.windowing import CT_PRESETS, WindowLevel, percentile_window, t
 OUTLINE_RGB = (255, 90, 60)
 CIRCLE_RGB = (255, 220, 0)
 RULER_RGB = (80, 220, 255)
-NODULE_CODE = "27925004"
 NODULE_FIELD_OF_VIEW_MM = 120.0  # nodule key images are zoomed: a few mm in a whole chest is unreadable
 
 
@@ -34,7 +33,7 @@ class KeyImage:
 
 def _window_for(volume: Volume, finding: Finding) -> WindowLevel:
     if volume.modality == "CT":
-        name = "Lung" if finding.finding_type.value == NODULE_CODE else "Mediastinum"
+        name = "Lung" if finding.finding_type.value == NODULE.value else "Mediastinum"
         return next(p for p in CT_PRESETS if p.name == name)
     if volume.window_center is not None and volume.window_width:
         return WindowLevel(volume.window_width, volume.window_center, "DICOM")
@@ -76,7 +75,7 @@ def key_image(volume: Volume, finding: Finding, labels: np.ndarray | None, capti
         t = np.linspace(0, 1, 2000)
         _paint(rgb, np.round(ends[0][1] - 0.5 + t * (ends[1][1] - ends[0][1])).astype(int),
                np.round(ends[0][0] - 0.5 + t * (ends[1][0] - ends[0][0])).astype(int), RULER_RGB)
-    if finding.finding_type.value == NODULE_CODE and not volume.is_2d:
+    if finding.finding_type.value == NODULE.value and not volume.is_2d:
         half_rows, half_cols = (int(NODULE_FIELD_OF_VIEW_MM / 2 / s) for s in (step_mm[1], step_mm[0]))
         top = int(np.clip(round(y) - half_rows, 0, max(0, rgb.shape[0] - 2 * half_rows)))
         left = int(np.clip(round(x) - half_cols, 0, max(0, rgb.shape[1] - 2 * half_cols)))

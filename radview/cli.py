@@ -61,12 +61,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         outputs = analyze(Path(args.path), Path(args.out), data_dir(), accept_all=args.accept_all,
                           reader=args.reader or settings.reader_name, nodule_risk=args.risk, device=settings.device,
                           model_folders=settings.model_folders, institution=settings.institution,
-                          page_size=settings.page_size, progress=bar)
+                          page_size=settings.page_size, dicom=args.dicom, progress=bar)
     finally:
         bar.end()
     for o in outputs:
         print(f"study {o.study_instance_uid}: {o.findings} finding(s), {o.accepted} accepted; wrote "
               f"{o.folder / 'findings.json'}, {o.folder / 'report.html'}, {o.folder / 'report.pdf'} ({o.pdf_pages} page(s))")
+        if o.dicom_files:
+            print(f"  DICOM results in {o.folder / 'dicom'}: " + ", ".join(p.name for p in o.dicom_files))
         for note in o.notes:
             print(f"  note: {note}")
     if not args.accept_all and any(o.findings for o in outputs):
@@ -279,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accept-all", action="store_true", help="accept every AI finding (else they stay unreviewed)")
     p.add_argument("--reader", default="", help="reader name (default: the settings' reader_name)")
     p.add_argument("--risk", choices=["low", "high"], default="low", help="the patient's nodule risk, for Fleischner 2017")
+    p.add_argument("--dicom", action="store_true",
+                   help="also write DICOM SEG, SR (TID 1500), encapsulated PDF and key images into OUT/dicom")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("audit", help="verify a study's audit log (hash chain) and report tampering")

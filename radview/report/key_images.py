@@ -29,6 +29,8 @@ class KeyImage:
     rgb: np.ndarray
     caption: str
     aspect_mm: float = 1.0
+    # PatientOrientation of the picture: the patient directions along its rows and down its columns
+    orientation: tuple[str, str] = ("", "")
 
 
 def _window_for(volume: Volume, finding: Finding) -> WindowLevel:
@@ -80,4 +82,6 @@ def key_image(volume: Volume, finding: Finding, labels: np.ndarray | None, capti
         top = int(np.clip(round(y) - half_rows, 0, max(0, rgb.shape[0] - 2 * half_rows)))
         left = int(np.clip(round(x) - half_cols, 0, max(0, rgb.shape[1] - 2 * half_cols)))
         rgb = rgb[top:top + 2 * half_rows, left:left + 2 * half_cols]
-    return KeyImage(finding.id, np.ascontiguousarray(rgb), caption, float(step_mm[1] / step_mm[0]))
+    edges = layout.edge_labels() if volume.has_patient_geometry else {"right": "", "bottom": ""}
+    return KeyImage(finding.id, np.ascontiguousarray(rgb), caption, float(step_mm[1] / step_mm[0]),
+                    (edges["right"], edges["bottom"]))

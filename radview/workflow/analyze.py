@@ -1,8 +1,9 @@
 """`radview analyze PATH --out DIR`: the whole flow without a window.
 
 Scan -> load -> the models that apply -> findings -> review (all accepted with --accept-all,
-else left unreviewed) -> draft -> findings.json, report.html and report.pdf per study. The
-review, the draft and the audit log also go to the study's workspace, as the window keeps them.
+else left unreviewed) -> draft -> findings.json, report.html and report.pdf per study, and with
+--dicom the SEG / SR / encapsulated PDF / key images in dicom/. The review, the draft and the
+audit log also go to the study's workspace, as the window keeps them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from radview.core.report import Report
 from radview.core.review import Review, ReviewStatus
 from radview.core.workspace import StudyWorkspace
 from radview.report.document import report_html
+from radview.workflow.dicom_results import export_dicom_results
 from radview.workflow.reporting import StudyContext, export_pdf, model_used, update_report
 
 
@@ -29,12 +31,13 @@ class StudyOutput:
     findings: int
     accepted: int
     pdf_pages: int
+    dicom_files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, reader: str = "",
             nodule_risk: str = "low", device: str = "auto", model_folders: list[str] | None = None,
-            institution: str = "", page_size: str = "A4", progress: ProgressCallback | None = None,
+            institution: str = "", page_size: str = "A4", dicom: bool = False, progress: ProgressCallback | None = None,
             cancel: CancelToken | None = None) -> list[StudyOutput]:
     """Analyse every study under `path`; one output folder per study (DIR itself for one study)."""
     from radview.ai.engine import run_model
@@ -88,7 +91,11 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
         _write_findings_json(folder / "findings.json", study.study_instance_uid, review, accept_all)
         (folder / "report.html").write_text(report_html(draft), encoding="utf-8")
         pages = export_pdf(draft, context, review, folder / "report.pdf", institution, page_size)
-        outputs.append(StudyOutput(study.study_instance_uid, folder, len(review.items), len(review.accepted()), pages, notes))
+        output = StudyOutput(study.study_instance_uid, folder, len(review.items), len(review.accepted()), pages, notes=notes)
+        if dicom:
+            results = export_dicom_results(draft, context, review, folder / "report.pdf", folder / "dicom", institution)
+            output.dicom_files, output.notes = results.files, notes + results.notes
+        outputs.append(output)
         report(progress, n + 1, len(studies), f"study {n + 1} of {len(studies)} written")
     return outputs
 

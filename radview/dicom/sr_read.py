@@ -69,8 +69,10 @@ def _group(group) -> SrMeasurementGroup:
     if segment is not None:
         result.segment_number = int(segment.referenced_segment_numbers[0]) if segment.referenced_segment_numbers else None
     region = getattr(group, "roi", None)
-    if region is not None and getattr(region, "ReferencedSOPSequence", None):
-        result.image_uid = str(region.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
+    if region is not None:  # a SCOORD whose IMAGE child names the image it is drawn on
+        images = [item for item in getattr(region, "ContentSequence", []) if "ReferencedSOPSequence" in item]
+        if images:
+            result.image_uid = str(images[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
     return result
 
 

@@ -1,0 +1,182 @@
+"""DICOM results (SEG, TID 1500 SR, encapsulated PDF, key images): valid, and they read back as ours."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from radview.core.findings import NODULE, Finding
+from radview.core.report import Report
+from radview.core.review import Review
+from radview.dicom.load import load_stack
+from radview.dicom.scan import scan_path
+from radview.dicom.seg_read import read_segmentation
+from radview.dicom.sr_read import read_measurement_report
+from radview.dicom.stacks import split_series
+from radview.workflow.dicom_results import export_dicom_results
+from radview.workflow.reporting import StudyContext
+
+MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is needed (packaging/debian-packages.sh installs dicom3tools and dcmtk)")
+    return path
+
+
+def dciodvfy_errors(path: Path) -> list[str]:
+    """dciodvfy's Error lines for one file (warnings are allowed)."""
+    done = subprocess.run([_tool("dciodvfy"), str(path)], capture_output=True, text=True)
+    return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("Error")]
+
+
+@pytest.fixture(scope="module")
+def ct(demo_study):
+    index = scan_path(demo_study / "dicom" / "chest-ct")
+    patient = index.patients[0]
+    study = patient.studies[0]
+    series = study.series[0]
+    volume = load_stack(split_series(series)[0])
+    return patient, study, series, volume
+
+
+def _sphere(shape, centre, radius_vox):
+    k, j, i = np.ogrid[:shape[0], :shape[1], :shape[2]]
+    return (k - centre[0]) ** 2 + (j - centre[1]) ** 2 + (i - centre[2]) ** 2 <= radius_vox ** 2
+
+
+def _finding(volume, fid, centre_krc, label, measurements, model_id="ct-nodule"):
+    return Finding(fid, NODULE, volume.series_instance_uid, model_id, "1.0.0" if model_id != "manual" else "",
+                   0.9, tuple(volume.voxel_to_patient_mm(np.array(centre_krc, float))), int(centre_krc[0]),
+                   measurements, {"side": "left", "zone": "upper zone"}, mask_label=label)
+
+
+def test_seg_and_sr_read_back_equal_to_what_was_accepted(ct, tmp_path):
+    patient, study, series, volume = ct
+    labels = np.zeros(volume.shape, np.uint8)
+    labels[_sphere(volume.shape, (60, 200, 300), 4)] = 1
+    labels[_sphere(volume.shape, (120, 300, 180), 6)] = 2
+    labels[_sphere(volume.shape, (150, 250, 250), 3)] = 3  # the reader rejects this one: not in the SEG
+    a = _finding(volume, "ct-nodule-a-1", (60, 200, 300), 1, {"mean_diameter_mm": 6.9, "volume_mm3": 171.0, "mean_hu": -20.0})
+    b = _finding(volume, "ct-nodule-a-2", (120, 300, 180), 2, {"long_axis_mm": 10.4, "short_axis_mm": 9.8})
+    c = _finding(volume, "ct-nodule-a-3", (150, 250, 250), 3, {"mean_diameter_mm": 5.0})
+    review = Review("Dr Test")
+    review.add_model_findings([a, b, c])
+    review.accept(a.id)
+    review.edit(b.id, measurements={"long_axis_mm": 11.0, "short_axis_mm": 9.8})
+    review.reject(c.id)
+    manual = _finding(volume, "manual-1", (90, 256, 256), 0, {"length_mm": 7.5}, model_id="manual")
+    review.add_manual(manual)
+    context = StudyContext(patient, study, [series], volumes={volume.series_instance_uid: volume},
+                           labels={(volume.series_instance_uid, "ct-nodule"): labels})
+    report = Report(study.study_instance_uid, header={"reader": "Dr Test"})
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+
+    results = export_dicom_results(report, context, review, pdf, tmp_path / "dicom")
+
+    assert len(results.segmentations) == 1
+    read_labels, segments = read_segmentation(results.segmentations[0], volume)
+    assert [s.label for s in segments] == ["Nodule 1", "Nodule 2"]
+    assert np.array_equal(read_labels == 1, labels == 1)
+    assert np.array_equal(read_labels == 2, labels == 2)
+    assert not (read_labels == 3).any(), "a rejected finding's mask must not be exported"
+
+    document = read_measurement_report(results.structured_report)
+    assert (document.completion, document.verification) == ("PARTIAL", "UNVERIFIED")
+    assert document.observer_names == ["Test^^^Dr"]
+    groups = {g.tracking_identifier: g for g in document.groups}
+    assert set(groups) == {a.id, b.id, manual.id}
+    assert groups[a.id].measurements == a.measurements
+    assert groups[b.id].measurements == {"long_axis_mm": 11.0, "short_axis_mm": 9.8}, "the reader's edit, not the AI's"
+    assert groups[manual.id].measurements == {"length_mm": 7.5}
+    assert (groups[a.id].segment_number, groups[b.id].segment_number) == (1, 2)
+    assert groups[a.id].algorithm == ("ct-nodule", "1.0.0") and groups[manual.id].algorithm is None
+    assert groups[manual.id].image_uid == volume.slices[90].sop_instance_uid
+    assert groups[a.id].finding_site.meaning == "Lung" and groups[a.id].laterality.meaning == "Left"
+
+    seg = pydicom.dcmread(results.segmentations[0])
+    sources = {s.sop_instance_uid for s in volume.slices}
+    for ds in (seg, pydicom.dcmread(results.structured_report), pydicom.dcmread(results.pdf)):
+        assert ds.StudyInstanceUID == study.study_instance_uid and ds.PatientID == patient.patient_id
+        assert ds.SeriesInstanceUID != volume.series_instance_uid and ds.SOPInstanceUID not in sources
+    assert int(seg.NumberOfFrames) == 2 * volume.shape[0], "every frame of each segment, empty or not (FACTS.md)"
+    assert pydicom.dcmread(results.pdf).EncapsulatedDocument[:len(MINIMAL_PDF)] == MINIMAL_PDF
+
+
+def test_a_signed_report_gives_a_complete_verified_sr(ct, tmp_path):
+    patient, study, series, volume = ct
+    review = Review("Dr Test")
+    review.add_manual(_finding(volume, "manual-1", (90, 256, 256), 0, {"length_mm": 7.5}, model_id="manual"))
+    report = Report(study.study_instance_uid, header={"reader": "Dr Test"})
+    report.sign("Dr Jane Roe", "2026-11-22T10:00:00Z")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+    context = StudyContext(patient, study, [series], volumes={volume.series_instance_uid: volume})
+    results = export_dicom_results(report, context, review, pdf, tmp_path / "dicom", institution="Test Hospital")
+    sr = pydicom.dcmread(results.structured_report)
+    assert (sr.CompletionFlag, sr.VerificationFlag, sr.PreliminaryFlag) == ("COMPLETE", "VERIFIED", "FINAL")
+    assert str(sr.VerifyingObserverSequence[0].VerifyingObserverName) == "Roe^Jane^^Dr"
+    assert pydicom.dcmread(results.pdf).VerificationFlag == "VERIFIED"
+    assert not results.segmentations, "a finding without a mask has no SEG"
+
+
+@pytest.fixture(scope="session")
+def analyzed_dicom(demo_study, tmp_path_factory):
+    """`radview analyze --accept-all --dicom` over the three demo studies (CT, MR, radiograph)."""
+    from tests.workflow.test_analyze import _radview
+
+    home, out = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("out")
+    done = _radview(home, "analyze", str(demo_study / "dicom"), "--out", str(out), "--accept-all", "--dicom",
+                    "--reader", "Dr Test")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_every_exported_object_passes_dciodvfy_and_dsrdump(analyzed_dicom):
+    files = sorted(analyzed_dicom.glob("*/dicom/*.dcm"))
+    kinds = {f.name.split("-")[0].removesuffix(".dcm") for f in files}
+    assert kinds == {"seg", "sr", "report", "key"}, kinds
+    assert len(list(analyzed_dicom.glob("*/dicom/sr.dcm"))) == 3, "one SR per demo study"
+    problems = {f"{f.parent.parent.name[:12]}/{f.name}": errors for f in files if (errors := dciodvfy_errors(f))}
+    assert not problems, problems
+    for sr in analyzed_dicom.glob("*/dicom/sr.dcm"):
+        done = subprocess.run([_tool("dsrdump"), str(sr)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "Imaging Measurement Report" in done.stdout
+    for image in analyzed_dicom.glob("*/dicom/key-image-*.dcm"):
+        assert pydicom.dcmread(image, stop_before_pixels=True).BurnedInAnnotation == "YES"
+
+
+def test_real_model_findings_read_back_from_the_sr_and_seg(analyzed_dicom):
+    for folder in sorted(p for p in analyzed_dicom.iterdir() if p.is_dir()):
+        findings = [item["original"] for item in json.loads((folder / "findings.json").read_text())["findings"]]
+        groups = {g.tracking_identifier: g for g in read_measurement_report(folder / "dicom" / "sr.dcm").groups}
+        assert set(groups) == {f["id"] for f in findings}
+        for f in findings:
+            assert groups[f["id"]].measurements == f["measurements"]
+            assert groups[f["id"]].algorithm == (f["model_id"], f["model_version"])
+        seg = pydicom.dcmread(folder / "dicom" / "seg-1.dcm")
+        volumes = {f["id"]: f["measurements"].get("volume_mm3") for f in findings}
+        # a CT nodule's segment holds as many voxels as the volume the finding quotes
+        if all(volumes.values()):
+            spacing = [float(v) for v in seg.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing]
+            thickness = float(seg.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness)
+            per_frame = seg.PerFrameFunctionalGroupsSequence
+            bits = np.unpackbits(np.frombuffer(seg.PixelData, np.uint8), bitorder="little")
+            frame_size = int(seg.Rows) * int(seg.Columns)
+            counts: dict[int, int] = {}
+            for n, item in enumerate(per_frame):
+                number = int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+                counts[number] = counts.get(number, 0) + int(bits[n * frame_size:(n + 1) * frame_size].sum())
+            for f in findings:
+                voxels_mm3 = counts[groups[f["id"]].segment_number] * spacing[0] * spacing[1] * thickness
+                assert voxels_mm3 == pytest.approx(volumes[f["id"]], abs=1.0)

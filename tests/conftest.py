@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from radview.demo.writer import write_demo_studies
 from radview.dicom.scan import shutdown_worker_pool
+
+
+def radview_command(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """`radview ARGS` in a fresh process with its own RADVIEW_HOME."""
+    env = {**os.environ, "RADVIEW_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([sys.executable, "-m", "radview", *args], capture_output=True, text=True, env=env, timeout=600)
 
 
 def real_file(name: str) -> Path:
@@ -25,6 +34,16 @@ def demo_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Seed 0 phantoms, written once per test session; returns the output folder."""
     out = tmp_path_factory.mktemp("demo")
     write_demo_studies(out, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def analyzed_dicom(demo_study, tmp_path_factory):
+    """`radview analyze --accept-all --dicom` over the three demo studies (CT, MR, radiograph)."""
+    home, out = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("out")
+    done = radview_command(home, "analyze", str(demo_study / "dicom"), "--out", str(out), "--accept-all", "--dicom",
+                    "--reader", "Dr Test")
+    assert done.returncode == 0, done.stderr
     return out
 
 

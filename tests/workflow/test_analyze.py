@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 
-def _radview(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RADVIEW_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run([sys.executable, "-m", "radview", *args], capture_output=True, text=True, env=env, timeout=600)
+from tests.conftest import radview_command as _radview
 
 
 def _pdf_text(pdf: Path) -> str:

@@ -129,18 +129,6 @@ def test_a_signed_report_gives_a_complete_verified_sr(ct, tmp_path):
     assert not results.segmentations, "a finding without a mask has no SEG"
 
 
-@pytest.fixture(scope="session")
-def analyzed_dicom(demo_study, tmp_path_factory):
-    """`radview analyze --accept-all --dicom` over the three demo studies (CT, MR, radiograph)."""
-    from tests.workflow.test_analyze import _radview
-
-    home, out = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("out")
-    done = _radview(home, "analyze", str(demo_study / "dicom"), "--out", str(out), "--accept-all", "--dicom",
-                    "--reader", "Dr Test")
-    assert done.returncode == 0, done.stderr
-    return out
-
-
 def test_every_exported_object_passes_dciodvfy_and_dsrdump(analyzed_dicom):
     files = sorted(analyzed_dicom.glob("*/dicom/*.dcm"))
     kinds = {f.name.split("-")[0].removesuffix(".dcm") for f in files}

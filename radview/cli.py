@@ -8,54 +8,16 @@ import sys
 from pathlib import Path
 
 from radview import __version__
-
-
-def _print_progress(progress) -> None:
-    if sys.stderr.isatty():
-        print(f"\r{progress.message}: {progress.done}/{progress.total}", end="", file=sys.stderr, flush=True)
-
-
-def _end_progress() -> None:
-    """End the progress line _print_progress keeps rewriting."""
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-
-
-class TerminalProgressBar:
-    """A one-line bar on stderr: `[#####.....] 3/5 message` (only when stderr is a terminal)."""
-
-    WIDTH = 30
-
-    def __init__(self) -> None:
-        self.shown = sys.stderr.isatty()
-
-    def __call__(self, progress) -> None:
-        if not self.shown:
-            return
-        filled = int(self.WIDTH * progress.done / progress.total) if progress.total else 0
-        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {progress.done}/{progress.total} {progress.message}"
-        print(f"\r{line[:110]:110s}", end="", file=sys.stderr, flush=True)
-
-    def end(self) -> None:
-        if self.shown:
-            print(file=sys.stderr)
-
-
-def _settings():
-    from radview.core.settings import load_settings
-    from radview.user_dirs import settings_path
-
-    settings, problems = load_settings(settings_path())
-    for problem in problems:
-        print(f"radview: {problem}", file=sys.stderr)
-    return settings
+from radview.commands.pacs import register as register_pacs
+from radview.commands.pacs import run as run_pacs
+from radview.commands.terminal import TerminalProgressBar, end_progress, print_progress, user_settings
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from radview.user_dirs import data_dir
     from radview.workflow.analyze import analyze
 
-    settings = _settings()
+    settings = user_settings()
     bar = TerminalProgressBar()
     try:
         outputs = analyze(Path(args.path), Path(args.out), data_dir(), accept_all=args.accept_all,
@@ -126,8 +88,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     from radview.dicom.info import describe_index, index_as_dict
     from radview.dicom.scan import scan_path
 
-    index = scan_path(args.path, progress=_print_progress)
-    _end_progress()
+    index = scan_path(args.path, progress=print_progress)
+    end_progress()
     if args.json:
         print(json.dumps(index_as_dict(index), indent=2))
     else:
@@ -138,8 +100,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     from radview.dicom.convert import convert_path
 
-    written, errors = convert_path(args.path, args.out_dir, progress=_print_progress)
-    _end_progress()
+    written, errors = convert_path(args.path, args.out_dir, progress=print_progress)
+    end_progress()
     for path in written:
         print(f"wrote {path}")
     for error in errors:
@@ -197,9 +159,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"site data: {len(cases['train'])} patients for training, {len(cases['validation'])} for validation")
     else:
         cases = {part: _cases(card, None, part) for part in ("train", "validation")}
-    run = train_model(Path(args.model_dir), cases, iterations=args.iterations, progress=_print_progress,
+    run = train_model(Path(args.model_dir), cases, iterations=args.iterations, progress=print_progress,
                       init_from_card_weights=args.fine_tune)
-    _end_progress()
+    end_progress()
     print(f"trained {args.model_dir}: best validation Dice {run['best_validation_dice']} after "
           f"{run['steps_run']} steps in {run['seconds']} s; weights and card written")
     return 0
@@ -212,8 +174,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     card = load_card(Path(args.model_dir) / "model.json")
     data = "held-out synthetic phantoms (test seeds)" if args.data == "phantoms" else str(args.data)
     summary = evaluate_model(Path(args.model_dir), _cases(card, args.data, "test"), data,
-                             on_test_phantoms=args.data == "phantoms", progress=_print_progress)
-    _end_progress()
+                             on_test_phantoms=args.data == "phantoms", progress=print_progress)
+    end_progress()
     if "auc" in summary:
         print(f"{summary['images']} images ({summary['with_nodules']} with nodules): AUC {summary['auc']} "
               f"(95% CI {summary['auc_95ci']}), sensitivity {summary['sensitivity']}, specificity "
@@ -310,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(default: a random one, nothing links back)")
     p.set_defaults(func=cmd_anonymize)
 
+    register_pacs(sub)
+
     p = sub.add_parser("audit", help="verify a study's audit log (hash chain) and report tampering")
     p.add_argument("study_uid", help="StudyInstanceUID")
     p.set_defaults(func=cmd_audit)
@@ -336,7 +300,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "anonymize", "audit", "bench"}
+COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "anonymize", "pacs", "audit", "bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(gui_args.paths, gui_args.screenshot, gui_args.quit_after_shown)
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "pacs":
+            return run_pacs(args)
         return int(args.func(args))
     except (FileNotFoundError, ValueError) as exc:
         print(f"radview: {exc}", file=sys.stderr)

@@ -7,10 +7,12 @@ the problems are returned so the caller can tell the user.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from radview.core.atomic import write_text_atomic
+from radview.core.pacs import PacsNode
 
 MAX_RECENT_FOLDERS = 10
 LAYOUTS = ("1x1", "1x3", "2x2")
@@ -31,8 +33,20 @@ class Settings:
     run_models_on_open: bool = True
     institution: str = ""  # printed at the top of every report
     page_size: str = "A4"  # of the report PDF
+    # PACS nodes as radview.core.pacs.PacsNode dicts. Passwords and tokens are stored in this
+    # file as typed (readable by the user only): a hospital should prefer tokens it can revoke.
+    pacs_nodes: list[dict] = field(default_factory=list)
+    worklist_max_wait_minutes: int = 60  # triage never keeps a study waiting longer than this
     # Qt's saveGeometry/saveState/splitter states, base64; the GUI owns their meaning.
     window_state: dict[str, str] = field(default_factory=dict)
+
+    def pacs_node(self, name: str) -> PacsNode:
+        """The node called `name` (case-insensitive); KeyError names the known ones."""
+        for data in self.pacs_nodes:
+            if data.get("name", "").lower() == name.lower():
+                return PacsNode.from_dict(data)
+        known = ", ".join(d.get("name", "?") for d in self.pacs_nodes) or "none"
+        raise KeyError(f"no PACS node called {name!r} in the settings (known: {known})")
 
     def add_recent_folder(self, folder: str) -> None:
         """Put `folder` first in the recent list, without duplicates, at most MAX_RECENT_FOLDERS."""
@@ -45,8 +59,15 @@ _CHOICES = {"view_layout": LAYOUTS, "device": DEVICES, "page_size": PAGE_SIZES}
 
 
 def _valid(name: str, value: object, default: object) -> bool:
+    if name == "pacs_nodes":
+        try:
+            return isinstance(value, list) and not any(PacsNode.from_dict(v).problems() for v in value)
+        except ValueError:
+            return False
     if isinstance(default, bool):
         return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
     if isinstance(default, str):
         return isinstance(value, str) and (name not in _CHOICES or value in _CHOICES[name])
     if isinstance(default, list):
@@ -82,5 +103,6 @@ def load_settings(path: Path) -> tuple[Settings, list[str]]:
 
 
 def save_settings(settings: Settings, path: Path) -> None:
-    """Write settings atomically."""
+    """Write settings atomically, readable by the user only (PACS passwords may be in it)."""
     write_text_atomic(Path(path), json.dumps(asdict(settings), indent=2))
+    os.chmod(path, 0o600)

@@ -1,0 +1,1 @@
+"""Command-line drivers beside radview.cli (one module per command group)."""

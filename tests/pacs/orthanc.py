@@ -1,0 +1,114 @@
+"""A real Orthanc (Debian packages orthanc, orthanc-dicomweb) in a private network namespace.
+
+Orthanc cannot bind to one address and listens on every interface (FACTS.md), so it runs in a
+network namespace of its own (`unshare -n`: only a loopback, nothing reaches it from outside).
+The tests join that namespace per thread with setns(2), which needs root (CI runs as root).
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+CLONE_NEWNET = 0x40000000
+DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
+HTTP_PORT, DICOM_PORT, OUR_PORT = 8042, 4242, 11113
+AE_TITLE, OUR_AE_TITLE = "ORTHANC", "RADVIEW"
+USER, PASSWORD = "radview", "s3cret-test"
+
+
+@dataclass
+class Orthanc:
+    process: subprocess.Popen
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{HTTP_PORT}/dicom-web"
+
+
+def unavailable_reason() -> str | None:
+    """Why Orthanc cannot run here, or None."""
+    if shutil.which("Orthanc") is None:
+        return "Orthanc is not installed (packaging/debian-packages.sh installs orthanc and orthanc-dicomweb)"
+    if not DICOMWEB_PLUGIN.exists():
+        return f"{DICOMWEB_PLUGIN} is missing (Debian package orthanc-dicomweb)"
+    if os.geteuid() != 0:
+        return "joining Orthanc's private network namespace needs root (setns)"
+    return None
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns(CLONE_NEWNET) failed")
+
+
+@contextmanager
+def inside(orthanc: Orthanc):
+    """Run the block (and the threads it starts) in Orthanc's network namespace."""
+    own = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
+    target = os.open(f"/proc/{orthanc.process.pid}/ns/net", os.O_RDONLY)
+    try:
+        _setns(target)
+        yield
+    finally:
+        _setns(own)
+        os.close(own)
+        os.close(target)
+
+
+def start(folder: Path) -> Orthanc:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "Name": "RadViewTestPACS", "StorageDirectory": str(folder / "storage"), "IndexDirectory": str(folder / "index"),
+        "HttpPort": HTTP_PORT, "DicomPort": DICOM_PORT, "DicomAet": AE_TITLE, "DicomCheckCalledAet": True,
+        "RemoteAccessAllowed": True, "AuthenticationEnabled": True, "RegisteredUsers": {USER: PASSWORD},
+        "Plugins": [str(DICOMWEB_PLUGIN)], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        "DicomModalities": {"radview": [OUR_AE_TITLE, "127.0.0.1", OUR_PORT]},
+        "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True, "DicomCheckModalityHost": False,
+        "UnknownSopClassAccepted": True, "StableAge": 1, "HttpTimeout": 60, "LogExportedResources": False,
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    log = open(folder / "orthanc.log", "wb")
+    process = subprocess.Popen(["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec Orthanc "$0"',
+                                str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
+    orthanc = Orthanc(process, folder)
+    deadline = time.monotonic() + 30
+    # until unshare(2) has run, the child's namespace is still ours
+    while os.readlink(f"/proc/{process.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"Orthanc did not start in its own network namespace: {(folder / 'orthanc.log').read_text()}")
+        time.sleep(0.01)
+    with inside(orthanc):
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"Orthanc exited: {(folder / 'orthanc.log').read_text(errors='replace')[-2000:]}")
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{HTTP_PORT}/system")
+                request.add_header("Authorization", "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+                urllib.request.urlopen(request, timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    return orthanc
+
+
+def stop(orthanc: Orthanc) -> None:
+    orthanc.process.terminate()
+    try:
+        orthanc.process.wait(10)
+    except subprocess.TimeoutExpired:
+        orthanc.process.kill()

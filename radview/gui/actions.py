@@ -37,6 +37,11 @@ _PRESET_KEYS = ("1", "2", "3", "4", "5")
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_folder", "&File", "Open &Folder...", ("Ctrl+O",), "Scan a folder (or DICOMDIR) and open its first series"),
     ActionSpec("open_files", "&File", "Open F&iles...", ("Ctrl+Shift+O",), "Open one or more DICOM files"),
+    ActionSpec("pacs", "&File", "&PACS: Find and Retrieve...", ("Ctrl+Shift+F",), "Query a PACS, retrieve a study into the cache and open it"),
+    ActionSpec("export_dicom", "&File", "&Export DICOM Results...", ("Ctrl+Shift+E",), "Write SEG, SR, the report as encapsulated PDF and key images of this study"),
+    ActionSpec("send_results", "&File", "&Send Results to PACS...", ("Ctrl+Shift+U",), "Export the DICOM results and store them on a PACS"),
+    ActionSpec("import_results", "&File", "&Import SEG or SR...", ("Ctrl+Shift+I",), "Show a DICOM SEG or a measurement SR (another system's too) on this series"),
+    ActionSpec("anonymize", "&File", "&De-identify a Folder...", ("Ctrl+Shift+A",), "Copy a DICOM folder without patient identity (PS3.15 Annex E)"),
     ActionSpec("quit", "&File", "&Quit", ("Ctrl+Q",), "Close RadView (layout and recent folders are kept)"),
     ActionSpec("layout_1x1", "&View", "Layout 1x1", ("Ctrl+1",), "One view: the active plane", True, "layout"),
     ActionSpec("layout_1x3", "&View", "Layout 1x3", ("Ctrl+2",), "Axial, coronal and sagittal side by side", True, "layout"),

@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
 
 from radview import __version__
 from radview.core.overlays import LabelLayer, MarkerLayer
@@ -29,9 +36,11 @@ from radview.dicom.stacks import Stack
 from radview.dicom.thumbnail import stack_thumbnail
 from radview.gui.actions import build_actions
 from radview.gui.error_dialog import readable, show_error
+from radview.gui.exchange import Exchange
 from radview.gui.findings_panel import FindingsPanel
 from radview.gui.layers_panel import LayersPanel
 from radview.gui.model_runs import ModelRuns
+from radview.gui.pacs_dialog import PacsDialog
 from radview.gui.report_editor import ReportEditor
 from radview.gui.review_dock import ReviewDock
 from radview.gui.shortcuts_dialog import ShortcutsDialog
@@ -41,6 +50,7 @@ from radview.gui.task_status import TaskStatus
 from radview.gui.view_box import Tool
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
+from radview.gui.worklist_dock import WorklistDock
 from radview.logs import log_file
 from radview.user_dirs import data_dir
 
@@ -89,7 +99,14 @@ class MainWindow(QMainWindow):
         self.session = StudySession(self.area, self.findings_panel, self.report_editor, settings, data_dir(), self,
                                     show_status)
         self.review_dock = ReviewDock(self.findings_panel, self.session, self.area)
+        self.exchange = Exchange(self, self.runner, self.session, self.area, show_status)
+        self.worklist = WorklistDock(data_dir() / "cache", data_dir(), settings, self.runner)
+        self.worklist.open_requested.connect(self._open_worklist_entry)
+        self.pacs_dialog: PacsDialog | None = None
         studies = self._dock(self.browser, "Studies", "studiesDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        worklist = self._dock(self.worklist, "Worklist", "worklistDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(studies, worklist)
+        studies.raise_()
         layers = self._dock(self.layers_panel, "Layers", "layersDock", Qt.DockWidgetArea.RightDockWidgetArea)
         report = self._dock(self.report_editor, "Report", "reportDock", Qt.DockWidgetArea.RightDockWidgetArea)
         findings = self._dock(self.review_dock, "Findings", "findingsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -321,7 +338,8 @@ class MainWindow(QMainWindow):
             return lambda: self._set_layout(argument)
         if kind == "tool":
             return lambda: self._tool(Tool(argument))
-        return getattr(self, f"action_{name}", None) or getattr(self.review_dock, f"action_{name}")
+        owner = next(o for o in (self, self.review_dock, self.exchange) if hasattr(o, f"action_{name}"))
+        return getattr(owner, f"action_{name}")
 
     def action_open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder", self.settings.last_folder or str(Path.home()))
@@ -332,6 +350,23 @@ class MainWindow(QMainWindow):
         files, _ = QFileDialog.getOpenFileNames(self, "Open DICOM files", self.settings.last_folder or str(Path.home()))
         if files:
             self.open_path(files if len(files) > 1 else files[0])
+
+    def action_pacs(self) -> None:
+        if self.pacs_dialog is None:
+            self.pacs_dialog = PacsDialog(self.settings, self.settings_path, data_dir() / "cache", self.runner, self)
+            self.pacs_dialog.retrieved.connect(lambda folder: (self.open_path(folder), self.worklist.refresh()))
+            self.pacs_dialog.studies_found.connect(self.worklist.set_pacs_records)
+        self.pacs_dialog.show()
+        self.pacs_dialog.raise_()
+
+    def _open_worklist_entry(self, entry) -> None:
+        """A cached study opens; a PACS-only one is retrieved from its node first."""
+        if entry.folder:
+            self.open_path(entry.folder)
+            return
+        self.action_pacs()
+        assert self.pacs_dialog is not None
+        self.pacs_dialog.retrieve(self.settings.pacs_node(entry.record.source), entry.record.study_instance_uid)
 
     def action_quit(self) -> None:
         self.close()

@@ -1,0 +1,71 @@
+"""The PACS dialog against the real Orthanc: search, retrieve into the cache, open; the worklist sees it."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pydicom
+from PySide6.QtCore import QThreadPool
+
+from radview.core.pacs import DIMSE, PacsNode
+from radview.pacs.client import send_files
+from tests.pacs import orthanc as peer
+from tests.pacs.conftest import orthanc  # noqa: F401 (the session fixture)
+
+
+@contextmanager
+def workers_inside(qtbot, server):
+    """Idle pool threads were started outside Orthanc's namespace: let them expire, so the
+    worker threads of this test are started (and stay) inside it."""
+    pool = QThreadPool.globalInstance()
+    pool.waitForDone(20_000)
+    expiry = pool.expiryTimeout()
+    pool.setExpiryTimeout(1)
+    qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=5_000)
+    qtbot.wait(50)
+    try:
+        with peer.inside(server):
+            yield
+            pool.waitForDone(20_000)
+    finally:
+        pool.setExpiryTimeout(expiry)
+
+
+def test_search_retrieve_and_open_from_the_dialog(qtbot, window, demo_study, orthanc):  # noqa: F811
+    mr_files = sorted((demo_study / "dicom" / "brain-mr").iterdir())
+    mr = pydicom.dcmread(mr_files[0], stop_before_pixels=True)
+    node = PacsNode("Orthanc", DIMSE, peer.AE_TITLE, "127.0.0.1", peer.DICOM_PORT, peer.OUR_AE_TITLE)
+    window.settings.pacs_nodes = [node.to_dict()]
+    with workers_inside(qtbot, orthanc):
+        send_files(node, mr_files)
+        window.actions_["pacs"].trigger()
+        dialog = window.pacs_dialog
+        assert dialog.isVisible() and dialog.node_box.currentText() == "Orthanc"
+        dialog.query_fields["patient_id"].setText(mr.PatientID)
+        dialog.query_fields["modality"].setText("MR")
+        dialog.search_button.click()
+        qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=30_000)
+        assert dialog.table.item(0, 1).text() == str(mr.PatientName)
+        assert window.worklist.table.rowCount() == 1 and window.worklist.table.item(0, 8).text() == "Orthanc"
+        dialog.table.selectRow(0)
+        with qtbot.waitSignal(window.series_loaded, timeout=60_000):
+            dialog.retrieve_button.click()
+    assert window.area.volume.study_instance_uid == mr.StudyInstanceUID
+    cached = list((window.pacs_dialog.cache / mr.StudyInstanceUID).rglob("*.dcm"))
+    assert len(cached) == len(mr_files)
+    qtbot.waitUntil(lambda: window.worklist.table.rowCount() == 1 and window.worklist.table.item(0, 8).text() == "cache",
+                    timeout=20_000)
+
+
+def test_a_wrong_ae_title_is_reported_in_the_dialog(qtbot, window, orthanc, monkeypatch):  # noqa: F811
+    from radview.gui import pacs_dialog
+
+    shown = []
+    monkeypatch.setattr(pacs_dialog, "show_error", lambda parent, title, message, advice="": shown.append(message))
+    window.settings.pacs_nodes = [PacsNode("Bad", DIMSE, "NOTORTHANC", "127.0.0.1", peer.DICOM_PORT).to_dict()]
+    with workers_inside(qtbot, orthanc):
+        window.actions_["pacs"].trigger()
+        window.pacs_dialog.test_connection(window.pacs_dialog.node())
+        qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
+    assert "rejected the association" in shown[0] and "NOTORTHANC" in shown[0]
+    assert "⚠" in window.pacs_dialog.message.text()

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 DEMO_DIR ?= demo-study
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bundle clean
 
 setup: $(VENV)/.installed
 
@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,bundle]"
 	touch $@
 
 $(DEMO_DIR)/ground-truth/ground-truth.json: | setup
@@ -36,5 +36,9 @@ bench: setup
 	$(PY) -m radview bench load --json bench-load.json
 	QT_QPA_PLATFORM=offscreen $(PY) -m radview bench view --json bench-view.json
 
+# The one-folder application in dist/RadView/ (PyInstaller; README: Packaged application).
+bundle: setup
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/radview.spec
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) bench-load.json bench-view.json test-artifacts
+	rm -rf $(VENV) $(DEMO_DIR) bench-load.json bench-view.json test-artifacts dist build

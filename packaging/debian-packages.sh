@@ -10,7 +10,7 @@ apt-get install -y -q --no-install-recommends \
   xvfb xauth libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
   libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
   libxcb-xkb1 libxkbcommon-x11-0 x11-utils poppler-utils \
-  orthanc orthanc-dicomweb iproute2
+  orthanc orthanc-dicomweb iproute2 desktop-file-utils
 # Debian starts the orthanc service on install where it can; RadView's tests run their own
 # Orthanc in a private network namespace and need none listening on the machine.
 if command -v service >/dev/null 2>&1; then service orthanc stop >/dev/null 2>&1 || true; fi

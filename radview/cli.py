@@ -56,6 +56,17 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
     return 0 if result.written else 1
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from radview.workflow.doctor import doctor_report, format_report
+
+    settings = user_settings()
+    report = doctor_report(settings.device, settings.model_folders, check_model=not args.quick)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=1))
+    return 1 if report.problems else 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from radview.core.audit import verify_audit_log
     from radview.core.workspace import StudyWorkspace
@@ -274,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_pacs(sub)
 
+    p = sub.add_parser("doctor", help="versions, AI device, models and checksums, writable folders, a model run")
+    p.add_argument("--quick", action="store_true", help="skip the model run")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.set_defaults(func=cmd_doctor)
+
     p = sub.add_parser("audit", help="verify a study's audit log (hash chain) and report tampering")
     p.add_argument("study_uid", help="StudyInstanceUID")
     p.set_defaults(func=cmd_audit)
@@ -297,10 +313,14 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="DICOM folder(s), file(s) or DICOMDIR to open")
     parser.add_argument("--screenshot", metavar="PNG", help="save the window once the first series shows")
     parser.add_argument("--quit-after-shown", action="store_true", help="exit once the first series shows")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the demo study in a real window, run the AI, export a PDF to a temporary folder; "
+                             "exit 0 when all worked (the packaged build's smoke test)")
+    parser.add_argument("--self-test-keep", metavar="DIR", help="with --self-test: leave the demo study and PDF in DIR")
     return parser
 
 
-COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "anonymize", "pacs", "audit", "bench"}
+COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "anonymize", "pacs", "doctor", "audit", "bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         gui_args = build_gui_parser().parse_args(argv)
+        if gui_args.self_test:
+            from radview.gui.self_test import run_self_test
+
+            return run_self_test(gui_args.self_test_keep)
         from radview.gui.app import run_app
 
         return run_app(gui_args.paths, gui_args.screenshot, gui_args.quit_after_shown)

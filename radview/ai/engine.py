@@ -20,6 +20,7 @@ from radview.ai.postprocess import brain_tumour_findings
 from radview.ai.radiograph import radiograph_findings
 from radview.ai.predict import SliceInputs, predict_labels
 from radview.ai.registry import load_network
+from radview.ai.warmup import warm_up
 from radview.core.findings import Finding
 from radview.core.progress import CancelToken, ProgressCallback
 from radview.core.volume import Volume
@@ -82,6 +83,7 @@ def run_model(
 
     cpu_threads: torch's thread count on the CPU (the window leaves itself a core, FACTS.md).
     """
+    warm_up()  # waits for a warm-up importing in another thread (radview.ai.warmup)
     import torch
 
     device = choose_device(device_setting)

@@ -37,6 +37,7 @@ class Settings:
     # file as typed (readable by the user only): a hospital should prefer tokens it can revoke.
     pacs_nodes: list[dict] = field(default_factory=list)
     worklist_max_wait_minutes: int = 60  # triage never keeps a study waiting longer than this
+    ai_check: str = ""  # the first start's model check ("... ran on CPU ..."); empty: not yet run
     # Qt's saveGeometry/saveState/splitter states, base64; the GUI owns their meaning.
     window_state: dict[str, str] = field(default_factory=dict)
 

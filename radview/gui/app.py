@@ -26,32 +26,16 @@ def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: b
     quit_after_shown: exit once it is on screen (smoke tests and time-to-window measurements).
     """
     started = time.perf_counter()
-    setup_logging()
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    import pyqtgraph as pg
-
-    from radview.gui.error_dialog import install_exception_hook, show_error
-    from radview.gui.main_window import MainWindow
-    from radview.gui.theme import apply_dark_theme
-
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("RadView")
-    app.setOrganizationName("RadView")
-    apply_dark_theme(app)
     path = settings_path()
     settings, problems = load_settings(path)
-    window = MainWindow(settings, path)
-    install_exception_hook(window)
-    _quit_cleanly_on_sigterm(app, window)
-    window.show()
+    app, window = start_window(settings, path)
     shown_s = time.perf_counter() - started
     log.info("window shown %.3f s after launch", shown_s)
     print(f"radview: window shown after {shown_s:.3f} s", flush=True)
-    if settings.run_models_on_open:
-        QTimer.singleShot(300, window.warm_up_ai)  # after the first paint
+    from radview.gui.error_dialog import show_error
+
     for problem in problems:
         show_error(window, "Settings", problem, "The defaults are used; saving settings will repair the file.")
 
@@ -66,6 +50,40 @@ def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: b
     if paths:
         window.open_path(paths if len(paths) > 1 else paths[0])
     return app.exec()
+
+
+def start_window(settings, path: Path | None = None):
+    """The Qt application (themed, with the icon) and the shown main window: (app, window).
+
+    Models warm up in the background after the first paint when the settings run them on open."""
+    setup_logging()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    import pyqtgraph as pg
+
+    from radview.gui.error_dialog import install_exception_hook
+    from radview.gui.main_window import MainWindow
+    from radview.gui.theme import apply_dark_theme
+    from radview.resources import resource_path
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("RadView")
+    app.setOrganizationName("RadView")
+    app.setDesktopFileName("radview")  # Wayland/X11 match the window to radview.desktop and its icon
+    icon = resource_path("radview.png")
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
+    apply_dark_theme(app)
+    window = MainWindow(settings, path or settings_path())
+    install_exception_hook(window)
+    _quit_cleanly_on_sigterm(app, window)
+    window.show()
+    if settings.run_models_on_open:
+        QTimer.singleShot(300, window.warm_up_ai)  # after the first paint
+    return app, window
 
 
 def _quit_cleanly_on_sigterm(app, window) -> None:

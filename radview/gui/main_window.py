@@ -444,13 +444,26 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self).open()
 
     def action_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About RadView",
-            f"RadView {__version__}\n\nSettings: {self.settings_path}\nLog file: {log_file()}\n"
-            f"Study workspaces: {data_dir()}\n\nA review workstation. AI results are suggestions for a "
-            "radiologist to verify, never a diagnosis.",
-        )
+        """Version and folders at once; versions, AI device, models and checksums (radview doctor)
+        as soon as the report is collected in the background."""
+        box = QMessageBox(QMessageBox.Icon.Information, "About RadView",
+                          f"RadView {__version__}\n\nSettings: {self.settings_path}\nLog file: {log_file()}\n"
+                          f"Study workspaces: {data_dir()}\n\nA review workstation. AI results are suggestions for a "
+                          "radiologist to verify, never a diagnosis.\n\nChecking the AI device and models...", parent=self)
+        box.setObjectName("aboutBox")
+        box.open()
+        settings = self.settings
+
+        def work(ctx: TaskContext) -> str:
+            from radview.workflow.doctor import doctor_report, format_report
+            return format_report(doctor_report(settings.device, settings.model_folders))
+
+        def shown(text: str) -> None:
+            box.setText(box.text().replace("Checking the AI device and models...", text.splitlines()[1]))
+            box.setDetailedText(text)
+
+        self.runner.run("Collecting system information", work, shown, lambda e: box.setDetailedText(readable(e)),
+                        key="about")
 
 
 def _progress(volume: Volume) -> Progress:

@@ -35,15 +35,36 @@ class ModelRuns(QObject):
         self._parent, self._status = parent, show_status
 
     def warm_up(self) -> None:
-        """Load torch and MONAI in the background once the window shows (see radview.ai.warmup)."""
+        """Load torch and MONAI in the background once the window shows (see radview.ai.warmup).
+        On the first start, also run one model and say which device the AI uses."""
+        first_start = not self._settings.ai_check
+        settings = self._settings
 
-        def work(ctx: TaskContext) -> float:
+        def work(ctx: TaskContext) -> tuple[float, str]:
             from radview.ai.warmup import warm_up
 
-            return warm_up()
+            seconds = warm_up()
+            if not first_start:
+                return seconds, ""
+            from radview.ai.device_report import check_model_runs, compute_device
+            from radview.ai.registry import find_models
 
-        self._runner.run("Loading AI", work, lambda s: log.info("AI stack loaded in %.2f s", s), self._error,
-                         key="ai:warmup", cancellable=False)
+            cards, _refused = find_models(settings.model_folders)
+            if not cards:
+                raise RuntimeError("no model package was found, so the AI cannot run (see radview doctor)")
+            device = compute_device(settings.device)
+            _used, run_s = check_model_runs(cards[0], settings.device)
+            return seconds, f"AI check passed: {cards[0].id} ran on {device.description} in {run_s:.1f} s"
+
+        def done(result: tuple[float, str]) -> None:
+            seconds, message = result
+            log.info("AI stack loaded in %.2f s", seconds)
+            if message:
+                settings.ai_check = message
+                log.info("%s", message)
+                self._status(message, 20000)
+
+        self._runner.run("Loading AI", work, done, self._error, key="ai:warmup", cancellable=False)
 
     def run_applicable(self, volume: Volume, stack: Stack, is_current: Callable[[Volume], bool]) -> None:
         """Run every model that applies to a fully loaded series, each as its own cancellable task;

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-STYLE_SHEET = """
-QToolTip { color: #e0e0e0; background: #2a2a2a; border: 1px solid #555; }
-QLabel#paneTitle { color: #9a9a9a; background: #1b1b1b; padding: 1px 4px; font-size: 11px; }
-QLabel#paneTitle[active="true"] { color: #ffd25a; background: #2b2615; }
-QTreeWidget { background: #1e1e1e; alternate-background-color: #232323; }
-QStatusBar { color: #c8c8c8; }
-QDockWidget::title { background: #262626; padding: 3px; }
-"""
+from radview.resources import resource_path
+
+log = logging.getLogger("radview.gui.theme")
+
 
 
 def apply_dark_theme(app: QApplication) -> None:
-    """Fusion style with a dark palette and the stylesheet above."""
+    """Fusion style with a dark palette and resources/theme.qss."""
     app.setStyle("Fusion")
     palette = QPalette()
     colors = {
@@ -39,4 +37,8 @@ def apply_dark_theme(app: QApplication) -> None:
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6a6a6a"))
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6a6a6a"))
     app.setPalette(palette)
-    app.setStyleSheet(STYLE_SHEET)
+    sheet = resource_path("theme.qss")
+    if sheet is None:
+        log.warning("resources/theme.qss not found: the window keeps Qt's default widget styles")
+    else:
+        app.setStyleSheet(sheet.read_text(encoding="utf-8"))

@@ -73,6 +73,7 @@ class TaskRunner(QObject):
     task_started = Signal(object)  # Task
     task_progressed = Signal(object)  # Task
     task_finished = Signal(object)  # Task
+    task_failed = Signal(object, object)  # Task, the exception (after on_error); not for cancels
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -122,6 +123,7 @@ class TaskRunner(QObject):
             log.error("%s failed", name, exc_info=exc)
             if current():
                 on_error(exc)
+                self.task_failed.emit(task, exc)
 
         def finished() -> None:
             if self._running.get(key) is task:

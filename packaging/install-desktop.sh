@@ -26,10 +26,12 @@ resources=$bundle/_internal/resources
 install -D -m 644 "$resources/radview.png" "$data/icons/hicolor/256x256/apps/radview.png"
 install -D -m 644 "$resources/radview.svg" "$data/icons/hicolor/scalable/apps/radview.svg"
 mkdir -p "$data/applications"
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
 sed -e "s|^Exec=.*|Exec=\"$bundle/radview\" %F|" -e "s|^TryExec=.*|TryExec=$bundle/radview|" \
-  "$here/radview.desktop" > "$entry.tmp"
-if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$entry.tmp"; fi
-mv "$entry.tmp" "$entry"
+  "$here/radview.desktop" > "$staging/radview.desktop"
+if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$staging/radview.desktop"; fi
+mv "$staging/radview.desktop" "$entry"
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$data/applications" || true
 command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$data/icons/hicolor" || true
 echo "RadView is in the applications menu: $entry -> $bundle/radview"

@@ -9,23 +9,52 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from radview.core.overlays import LabelLayer, LabelStyle
 from radview.core.pacs import PacsNode
+from radview.user_dirs import data_dir
 from radview.gui.error_dialog import readable, show_error
+from radview.gui.pacs_dialog import PacsDialog
 from radview.gui.workers import TaskContext, TaskRunner
 
 SEGMENT_COLOURS = [(255, 140, 0, 255), (0, 200, 255, 255), (200, 80, 255, 255), (120, 255, 80, 255)]
 
 
 class Exchange(QObject):
-    """The handlers `action_export_dicom`, `action_send_results`, `action_import_results` and
-    `action_anonymize` of the window's File menu."""
+    """The handlers `action_pacs`, `action_export_dicom`, `action_send_results`,
+    `action_import_results` and `action_anonymize` of the window's File menu, and the
+    worklist's "open" (a cached study opens, a PACS-only one is retrieved first)."""
 
-    def __init__(self, window: QWidget, runner: TaskRunner, session, area, show_status) -> None:
+    def __init__(self, window, runner: TaskRunner, session, area, show_status, worklist) -> None:
         super().__init__(window)
         self._window, self._runner, self._session, self._area, self._status = window, runner, session, area, show_status
+        self._worklist = worklist
+        self.pacs_dialog: PacsDialog | None = None
+        worklist.open_requested.connect(self._open_worklist_entry)
+
+    # ----- PACS and worklist -----------------------------------------------------------------
+    def action_pacs(self) -> None:
+        if self.pacs_dialog is None:
+            window = self._window
+            self.pacs_dialog = PacsDialog(window.settings, window.settings_path, data_dir() / "cache", self._runner, window)
+            self.pacs_dialog.retrieved.connect(lambda folder: (window.open_path(folder), self._worklist.refresh()))
+            self.pacs_dialog.studies_found.connect(self._worklist.set_pacs_records)
+        self.pacs_dialog.show()
+        self.pacs_dialog.raise_()
+
+    def _open_worklist_entry(self, entry) -> None:
+        if entry.folder:
+            self._window.open_path(entry.folder)
+            return
+        self.action_pacs()
+        assert self.pacs_dialog is not None
+        try:
+            node = self._window.settings.pacs_node(entry.record.source)
+        except KeyError as error:
+            show_error(self._window, "Worklist", str(error.args[0]), "The node was removed from the settings.")
+            return
+        self.pacs_dialog.retrieve(node, entry.record.study_instance_uid)
 
     # ----- export and send --------------------------------------------------------------------
     def _export(self, folder: Path, then=None) -> None:

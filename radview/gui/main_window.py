@@ -40,7 +40,6 @@ from radview.gui.exchange import Exchange
 from radview.gui.findings_panel import FindingsPanel
 from radview.gui.layers_panel import LayersPanel
 from radview.gui.model_runs import ModelRuns
-from radview.gui.pacs_dialog import PacsDialog
 from radview.gui.report_editor import ReportEditor
 from radview.gui.review_dock import ReviewDock
 from radview.gui.shortcuts_dialog import ShortcutsDialog
@@ -99,10 +98,8 @@ class MainWindow(QMainWindow):
         self.session = StudySession(self.area, self.findings_panel, self.report_editor, settings, data_dir(), self,
                                     show_status)
         self.review_dock = ReviewDock(self.findings_panel, self.session, self.area)
-        self.exchange = Exchange(self, self.runner, self.session, self.area, show_status)
         self.worklist = WorklistDock(data_dir() / "cache", data_dir(), settings, self.runner)
-        self.worklist.open_requested.connect(self._open_worklist_entry)
-        self.pacs_dialog: PacsDialog | None = None
+        self.exchange = Exchange(self, self.runner, self.session, self.area, show_status, self.worklist)
         studies = self._dock(self.browser, "Studies", "studiesDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         worklist = self._dock(self.worklist, "Worklist", "worklistDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(studies, worklist)
@@ -350,23 +347,6 @@ class MainWindow(QMainWindow):
         files, _ = QFileDialog.getOpenFileNames(self, "Open DICOM files", self.settings.last_folder or str(Path.home()))
         if files:
             self.open_path(files if len(files) > 1 else files[0])
-
-    def action_pacs(self) -> None:
-        if self.pacs_dialog is None:
-            self.pacs_dialog = PacsDialog(self.settings, self.settings_path, data_dir() / "cache", self.runner, self)
-            self.pacs_dialog.retrieved.connect(lambda folder: (self.open_path(folder), self.worklist.refresh()))
-            self.pacs_dialog.studies_found.connect(self.worklist.set_pacs_records)
-        self.pacs_dialog.show()
-        self.pacs_dialog.raise_()
-
-    def _open_worklist_entry(self, entry) -> None:
-        """A cached study opens; a PACS-only one is retrieved from its node first."""
-        if entry.folder:
-            self.open_path(entry.folder)
-            return
-        self.action_pacs()
-        assert self.pacs_dialog is not None
-        self.pacs_dialog.retrieve(self.settings.pacs_node(entry.record.source), entry.record.study_instance_uid)
 
     def action_quit(self) -> None:
         self.close()

@@ -39,7 +39,7 @@ def test_search_retrieve_and_open_from_the_dialog(qtbot, window, demo_study, ort
     with workers_inside(qtbot, orthanc):
         send_files(node, mr_files)
         window.actions_["pacs"].trigger()
-        dialog = window.pacs_dialog
+        dialog = window.exchange.pacs_dialog
         assert dialog.isVisible() and dialog.node_box.currentText() == "Orthanc"
         dialog.query_fields["patient_id"].setText(mr.PatientID)
         dialog.query_fields["modality"].setText("MR")
@@ -51,7 +51,7 @@ def test_search_retrieve_and_open_from_the_dialog(qtbot, window, demo_study, ort
         with qtbot.waitSignal(window.series_loaded, timeout=60_000):
             dialog.retrieve_button.click()
     assert window.area.volume.study_instance_uid == mr.StudyInstanceUID
-    cached = list((window.pacs_dialog.cache / mr.StudyInstanceUID).rglob("*.dcm"))
+    cached = list((window.exchange.pacs_dialog.cache / mr.StudyInstanceUID).rglob("*.dcm"))
     assert len(cached) == len(mr_files)
     qtbot.waitUntil(lambda: window.worklist.table.rowCount() == 1 and window.worklist.table.item(0, 8).text() == "cache",
                     timeout=20_000)
@@ -65,7 +65,7 @@ def test_a_wrong_ae_title_is_reported_in_the_dialog(qtbot, window, orthanc, monk
     window.settings.pacs_nodes = [PacsNode("Bad", DIMSE, "NOTORTHANC", "127.0.0.1", peer.DICOM_PORT).to_dict()]
     with workers_inside(qtbot, orthanc):
         window.actions_["pacs"].trigger()
-        window.pacs_dialog.test_connection(window.pacs_dialog.node())
+        window.exchange.pacs_dialog.test_connection(window.exchange.pacs_dialog.node())
         qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
     assert "rejected the association" in shown[0] and "NOTORTHANC" in shown[0]
-    assert "⚠" in window.pacs_dialog.message.text()
+    assert "⚠" in window.exchange.pacs_dialog.message.text()

@@ -37,8 +37,8 @@ class StudyOutput:
 
 def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, reader: str = "",
             nodule_risk: str = "low", device: str = "auto", model_folders: list[str] | None = None,
-            institution: str = "", page_size: str = "A4", dicom: bool = False, documents: bool = True, progress: ProgressCallback | None = None,
-            cancel: CancelToken | None = None) -> list[StudyOutput]:
+            institution: str = "", page_size: str = "A4", dicom: bool = False, documents: bool = True,
+            progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> list[StudyOutput]:
     """Analyse every study under `path`; one output folder per study (DIR itself for one study).
 
     documents=False writes findings.json and the workspace only (worklist triage: no PDF)."""
@@ -91,14 +91,12 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
         folder = Path(out) if len(studies) == 1 else Path(out) / study.study_instance_uid
         folder.mkdir(parents=True, exist_ok=True)
         _write_findings_json(folder / "findings.json", study.study_instance_uid, review, accept_all)
-        if not documents:
-            outputs.append(StudyOutput(study.study_instance_uid, folder, len(review.items), len(review.accepted()), 0,
-                                       notes=notes))
-            continue
-        (folder / "report.html").write_text(report_html(draft), encoding="utf-8")
-        pages = export_pdf(draft, context, review, folder / "report.pdf", institution, page_size)
+        pages = 0
+        if documents:
+            (folder / "report.html").write_text(report_html(draft), encoding="utf-8")
+            pages = export_pdf(draft, context, review, folder / "report.pdf", institution, page_size)
         output = StudyOutput(study.study_instance_uid, folder, len(review.items), len(review.accepted()), pages, notes=notes)
-        if dicom:
+        if dicom and documents:
             results = export_dicom_results(draft, context, review, folder / "report.pdf", folder / "dicom", institution)
             output.dicom_files, output.notes = results.files, notes + results.notes
         outputs.append(output)

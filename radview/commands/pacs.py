@@ -16,12 +16,12 @@ def _node(args: argparse.Namespace):
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
+    from radview.core.pacs import PacsNode
+
     settings = user_settings()
     if not settings.pacs_nodes:
         print("No PACS nodes yet: radview pacs add NAME --dimse AE@HOST:PORT | --dicomweb URL")
-    for data in settings.pacs_nodes:
-        from radview.core.pacs import PacsNode
-        node = PacsNode.from_dict(data)
+    for node in map(PacsNode.from_dict, settings.pacs_nodes):
         print(f"{node.name}: {node.kind} {node.describe()}")
     return 0
 

@@ -132,8 +132,11 @@ class Anonymizer:
                         self.clean(item, days)
                         self._clean_content_item(item)
                 continue
+            if vr == "UI" and action in ("X", "X_Z", "Z"):
+                del ds[tag]  # X or Z on a UID: removed (an empty UID is invalid where it is type 1)
+                continue
             if vr == "UI":
-                if action and action.startswith(("U", "X_Z_U")):
+                if action:  # U, and D on a UID (a dummy UID is a new one): remapped, consistently
                     element.value = [self.uid(v) for v in element.value] if element.VM > 1 else self.uid(element.value)
                 continue
             if vr in ("DA", "DT"):  # the option: every date is shifted, none removed
@@ -159,7 +162,8 @@ class Anonymizer:
 
     def anonymize_dataset(self, ds: Dataset) -> None:
         """The whole profile on one instance (file meta included), in place."""
-        patient_id = str(ds.get("PatientID", "")) + "|" + str(ds.get("PatientName", ""))
+        # the patient is who the ID says (names are spelled differently across systems)
+        patient_id = str(ds.get("PatientID", "") or "") or "name:" + str(ds.get("PatientName", ""))
         days = self.date_shift_days(patient_id)
         pseudonym = self.pseudonym(patient_id)
         self.clean(ds, days)

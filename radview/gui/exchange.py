@@ -1,6 +1,7 @@
-"""File menu commands that move results in and out: DICOM export, send to PACS, import of a
-SEG or SR, de-identification. Long work runs through the TaskRunner; every failure becomes a
-message naming the file or node, never a crash."""
+"""File menu commands that move studies and results in and out: the PACS dialog and the
+worklist's "open", DICOM export, send to PACS, import of a SEG or SR, de-identification. Long
+work runs through the TaskRunner; every failure becomes a message naming the file or node,
+never a crash."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def _measurements(finding: Finding, skipped: list[str]) -> list:
     return items
 
 
-def _group(item: ReportedFinding, study_uid: str, skipped: list[str]):
+def _group(item: ReportedFinding, study_uid: str, skipped: list[str], notices: dict[str, str]):
     import highdicom as hd
 
     finding = item.finding
@@ -83,8 +83,10 @@ def _group(item: ReportedFinding, study_uid: str, skipped: list[str]):
         finding_category=_coded(MORPHOLOGICALLY_ABNORMAL),
         finding_sites=sites,
         measurements=_measurements(finding, skipped),
+        # the model card's notice ("trained on synthetic phantoms...") travels as an algorithm parameter
         algorithm_id=None if finding.model_id == MANUAL_MODEL_ID else hd.sr.AlgorithmIdentification(
-            name=finding.model_id, version=finding.model_version or "unknown"),
+            name=finding.model_id, version=finding.model_version or "unknown",
+            parameters=[notices[finding.model_id]] if notices.get(finding.model_id) else None),
     )
     if item.segment is not None:
         seg, number = item.segment
@@ -105,10 +107,12 @@ def _group(item: ReportedFinding, study_uid: str, skipped: list[str]):
 
 
 def write_measurement_report(findings: list[ReportedFinding], evidence: list[Dataset], reader: str, signed: bool,
-                             path: Path, institution: str = "") -> tuple[Dataset, list[str]]:
+                             path: Path, institution: str = "",
+                             notices: dict[str, str] | None = None) -> tuple[Dataset, list[str]]:
     """Write the SR; returns it and the measurements left out (keys without a code).
 
     evidence: the headers of every image and SEG the findings point at (same study).
+    notices: model id -> its card's notice, written with the algorithm's identification.
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
@@ -118,7 +122,7 @@ def write_measurement_report(findings: list[ReportedFinding], evidence: list[Dat
     study_uid = evidence[0].StudyInstanceUID
     reader_name = person_name(reader) or "Unnamed^Reader"
     skipped: list[str] = []
-    groups = [_group(item, study_uid, skipped) for item in findings]
+    groups = [_group(item, study_uid, skipped, notices or {}) for item in findings]
     observation = hd.sr.ObservationContext(
         observer_person_context=hd.sr.ObserverContext(
             observer_type=codes.DCM.Person,

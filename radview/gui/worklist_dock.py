@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from radview.core.pacs import StudyRecord
@@ -14,6 +14,17 @@ from radview.gui.error_dialog import readable
 from radview.gui.workers import TaskContext, TaskRunner
 
 COLUMNS = ("Waiting", "Patient", "Patient ID", "Study date", "Modality", "Description", "AI", "Report", "Where")
+
+
+class _Item(QTableWidgetItem):
+    """A cell that sorts by a key (waiting minutes as a number, not as text)."""
+
+    def __init__(self, text: str, key: object) -> None:
+        super().__init__(text)
+        self.key = key
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:  # Qt calls this when the reader sorts a column
+        return self.key < other.key if isinstance(other, _Item) else super().__lt__(other)
 
 
 def waiting_text(minutes: float) -> str:
@@ -52,6 +63,15 @@ class WorklistDock(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
+        # waiting times grow and studies become overdue while nobody touches the list
+        self._clock = QTimer(self)
+        self._clock.setInterval(60_000)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start()
+
+    def _tick(self) -> None:
+        if self.entries and self.table.horizontalHeader().sortIndicatorSection() < 0:
+            self.show_entries()  # keep a column sort the reader chose; refresh only the triage view
 
     def refresh(self) -> None:
         """Re-read the cache (headers and workspaces) in a worker."""
@@ -88,12 +108,14 @@ class WorklistDock(QWidget):
                       "/".join(e.record.modalities), e.record.description, ai, "signed" if e.signed else "",
                       "cache" if e.folder else e.record.source)
             for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
+                item = _Item(value, e.waited_minutes(now) if column == 0 else value.lower())
                 item.setData(Qt.ItemDataRole.UserRole, row)
                 if column == 0 and e.tier(now, limit) == OVERDUE and not e.signed:
                     item.setToolTip(f"Waited past {limit} min: moved ahead of AI-positive studies")
                     item.setForeground(Qt.GlobalColor.red)
                 self.table.setItem(row, column, item)
+        # no sort indicator: enabling sorting would otherwise re-sort by column 0 at once
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
         unread = sum(1 for e in self.entries if not e.signed)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from radview.dicom.sr_read import read_measurement_report
@@ -98,3 +99,24 @@ def test_the_worklist_lists_cached_studies_in_triage_order(qtbot, window, demo_s
     qtbot.waitUntil(lambda: window.worklist.table.rowCount() == 2, timeout=20_000)
     assert {window.worklist.table.item(r, 4).text() for r in range(2)} == {"MR", "DX"}
     assert all(window.worklist.table.item(r, 6).text() == "not run" for r in range(2))
+
+
+def test_the_worklist_shows_triage_order_and_a_column_sort_can_be_undone(qtbot, window):
+    from datetime import datetime, timedelta, timezone
+
+    from radview.core.pacs import StudyRecord
+    from radview.core.worklist import WorklistEntry
+
+    now = datetime.now(timezone.utc)
+    entries = [WorklistEntry(StudyRecord("1", "OLD^NEGATIVE"), now - timedelta(minutes=30), False),
+               WorklistEntry(StudyRecord("2", "NEW^POSITIVE"), now - timedelta(minutes=5), True, 2),
+               WorklistEntry(StudyRecord("3", "OVERDUE^NEGATIVE"), now - timedelta(minutes=120), False)]
+    dock = window.worklist
+    dock._local_read(entries)
+    names = lambda: [dock.table.item(r, 1).text() for r in range(dock.table.rowCount())]  # noqa: E731
+    assert names() == ["OVERDUE^NEGATIVE", "NEW^POSITIVE", "OLD^NEGATIVE"]
+    assert dock.table.item(0, 0).toolTip().startswith("Waited past 60 min")
+    dock.table.sortItems(0, Qt.SortOrder.AscendingOrder)  # the reader sorts by waiting time
+    assert names() == ["NEW^POSITIVE", "OLD^NEGATIVE", "OVERDUE^NEGATIVE"], "minutes sort as numbers"
+    dock.show_entries()  # "Triage order"
+    assert names() == ["OVERDUE^NEGATIVE", "NEW^POSITIVE", "OLD^NEGATIVE"]

@@ -19,6 +19,21 @@ def radview_command(home: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "radview", *args], capture_output=True, text=True, env=env, timeout=600)
 
 
+def copy_into_cache(demo_study: Path, names: tuple[str, ...], cache: Path) -> None:
+    """Demo series laid out as a PACS retrieve leaves them: <cache>/<study>/<series>/<file>.dcm."""
+    import shutil
+
+    import pydicom
+
+    for name in names:
+        files = sorted((demo_study / "dicom" / name).iterdir())
+        ds = pydicom.dcmread(files[0], stop_before_pixels=True)
+        target = cache / ds.StudyInstanceUID / ds.SeriesInstanceUID
+        target.mkdir(parents=True)
+        for f in files:
+            shutil.copy(f, target / f"{f.name}.dcm")
+
+
 def real_file(name: str) -> Path:
     """A file of pydicom's test data (or the pydicom-data package), never downloaded."""
     from pydicom.data import get_testdata_file

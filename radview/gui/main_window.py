@@ -19,11 +19,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QWidget,
 )
 
-from radview import __version__
 from radview.core.overlays import LabelLayer, MarkerLayer
 from radview.core.progress import Progress
 from radview.core.settings import Settings, save_settings
@@ -34,6 +32,7 @@ from radview.dicom.load import iter_load
 from radview.dicom.scan import scan_path
 from radview.dicom.stacks import Stack
 from radview.dicom.thumbnail import stack_thumbnail
+from radview.gui.about_box import show_about
 from radview.gui.actions import build_actions
 from radview.gui.error_dialog import readable, show_error
 from radview.gui.exchange import Exchange
@@ -50,7 +49,6 @@ from radview.gui.view_box import Tool
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
 from radview.gui.worklist_dock import WorklistDock
-from radview.logs import log_file
 from radview.user_dirs import data_dir
 
 log = logging.getLogger("radview.gui")
@@ -102,6 +100,7 @@ class MainWindow(QMainWindow):
         self.exchange = Exchange(self, self.runner, self.session, self.area, show_status, self.worklist)
         studies = self._dock(self.browser, "Studies", "studiesDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         worklist = self._dock(self.worklist, "Worklist", "worklistDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        worklist.visibilityChanged.connect(self.worklist.shown)
         self.tabifyDockWidget(studies, worklist)
         studies.raise_()
         layers = self._dock(self.layers_panel, "Layers", "layersDock", Qt.DockWidgetArea.RightDockWidgetArea)
@@ -424,26 +423,7 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self).open()
 
     def action_about(self) -> None:
-        """Version and folders at once; versions, AI device, models and checksums (radview doctor)
-        as soon as the report is collected in the background."""
-        box = QMessageBox(QMessageBox.Icon.Information, "About RadView",
-                          f"RadView {__version__}\n\nSettings: {self.settings_path}\nLog file: {log_file()}\n"
-                          f"Study workspaces: {data_dir()}\n\nA review workstation. AI results are suggestions for a "
-                          "radiologist to verify, never a diagnosis.\n\nChecking the AI device and models...", parent=self)
-        box.setObjectName("aboutBox")
-        box.open()
-        settings = self.settings
-
-        def work(ctx: TaskContext) -> str:
-            from radview.workflow.doctor import doctor_report, format_report
-            return format_report(doctor_report(settings.device, settings.model_folders))
-
-        def shown(text: str) -> None:
-            box.setText(box.text().replace("Checking the AI device and models...", text.splitlines()[1]))
-            box.setDetailedText(text)
-
-        self.runner.run("Collecting system information", work, shown, lambda e: box.setDetailedText(readable(e)),
-                        key="about")
+        show_about(self, self.settings, self.settings_path, self.runner)
 
 
 def _progress(volume: Volume) -> Progress:

@@ -43,6 +43,7 @@ class WorklistDock(QWidget):
         self.local: list[WorklistEntry] = []
         self.remote: list[WorklistEntry] = []
         self.entries: list[WorklistEntry] = []
+        self._read_once = False
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -72,6 +73,12 @@ class WorklistDock(QWidget):
     def _tick(self) -> None:
         if self.entries and self.table.horizontalHeader().sortIndicatorSection() < 0:
             self.show_entries()  # keep a column sort the reader chose; refresh only the triage view
+
+    def shown(self, visible: bool) -> None:
+        """The first time the tab is shown, read the cache (in a worker: nothing at start-up)."""
+        if visible and not self._read_once:
+            self._read_once = True
+            self.refresh()
 
     def refresh(self) -> None:
         """Re-read the cache (headers and workspaces) in a worker."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pydicom
@@ -12,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from radview.dicom.sr_read import read_measurement_report
 from radview.gui import exchange as exchange_module
+from tests.conftest import copy_into_cache
 from tests.gui.conftest import open_via_menu
 
 
@@ -88,13 +88,7 @@ def test_export_dicom_results_from_the_window(qtbot, window, demo_study, monkeyp
 
 def test_the_worklist_lists_cached_studies_in_triage_order(qtbot, window, demo_study, radview_home):
     cache = radview_home / "data" / "cache"
-    for name in ("brain-mr", "chest-xray"):
-        files = sorted((demo_study / "dicom" / name).iterdir())
-        ds = pydicom.dcmread(files[0], stop_before_pixels=True)
-        target = cache / ds.StudyInstanceUID / ds.SeriesInstanceUID
-        target.mkdir(parents=True)
-        for f in files:
-            shutil.copy(f, target / f"{f.name}.dcm")
+    copy_into_cache(demo_study, ("brain-mr", "chest-xray"), cache)
     window.worklist.refresh()
     qtbot.waitUntil(lambda: window.worklist.table.rowCount() == 2, timeout=20_000)
     assert {window.worklist.table.item(r, 4).text() for r in range(2)} == {"MR", "DX"}

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 
-import pydicom
 
 from radview.core.worklist import triage_order
 from radview.workflow.worklist import analyze_unread, cached_studies
+from tests.conftest import copy_into_cache
 
 
 def test_cached_studies_are_listed_and_triaged_after_the_ai_runs(demo_study, tmp_path):
     cache, data = tmp_path / "cache", tmp_path / "data"
-    for name in ("chest-xray",):
-        files = sorted((demo_study / "dicom" / name).iterdir())
-        ds = pydicom.dcmread(files[0], stop_before_pixels=True)
-        target = cache / ds.StudyInstanceUID / ds.SeriesInstanceUID
-        target.mkdir(parents=True)
-        for f in files:
-            shutil.copy(f, target / f"{f.name}.dcm")
+    copy_into_cache(demo_study, ("chest-xray",), cache)
     (cache / "not-a-study").mkdir()  # an empty folder is not listed
 
     entries = cached_studies(cache, data)

@@ -162,7 +162,9 @@ def _cases(card, data: str | None, part: str):
 
 def cmd_train(args: argparse.Namespace) -> int:
     from radview.ai.card import load_card
+    from radview.ai.conformance_training import learn_conformance
     from radview.ai.train import split_by_patient, train_model
+    from radview.workflow.training_data import conformance_cases
 
     card = load_card(Path(args.model_dir) / "model.json")
     if args.data:
@@ -170,11 +172,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"site data: {len(cases['train'])} patients for training, {len(cases['validation'])} for validation")
     else:
         cases = {part: _cases(card, None, part) for part in ("train", "validation")}
-    run = train_model(Path(args.model_dir), cases, iterations=args.iterations, progress=print_progress,
-                      init_from_card_weights=args.fine_tune)
+    if not args.conformance_only:
+        run = train_model(Path(args.model_dir), cases, iterations=args.iterations, progress=print_progress,
+                          init_from_card_weights=args.fine_tune)
+        end_progress()
+        print(f"trained {args.model_dir}: best validation Dice {run['best_validation_dice']} after "
+              f"{run['steps_run']} steps in {run['seconds']} s; weights and card written")
+    # the input check is learned from the same split, for the weights just written
+    held_out, checked, data = conformance_cases(card, cases, site=bool(args.data))
+    section = learn_conformance(Path(args.model_dir), cases["train"], held_out, checked, data, progress=print_progress)
     end_progress()
-    print(f"trained {args.model_dir}: best validation Dice {run['best_validation_dice']} after "
-          f"{run['steps_run']} steps in {run['seconds']} s; weights and card written")
+    check = section["check_images"]
+    print(f"input check of {card.id}: limit {section['threshold']} (held-out images: {section['threshold_images']['passed']} "
+          f"of {section['threshold_images']['images']} pass)"
+          + (f"; test images: {check['passed']} of {check['images']} pass" if check["images"] else ""))
     return 0
 
 
@@ -258,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, help="override the recipe's number of steps")
     p.add_argument("--fine-tune", action="store_true", help="start from the package's current weights")
     p.add_argument("--data", metavar="DIR", help="a site's cases (<patient>/dicom + mask.nii.gz) instead of phantoms")
+    p.add_argument("--conformance-only", action="store_true",
+                   help="keep the weights; learn only the input check (images unlike the training data get no findings)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="measure a model on held-out data and write the metrics into its card")

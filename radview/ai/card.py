@@ -7,6 +7,7 @@ and the field; the other models still run.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class ModelCard:
     intended_use: str = ""
     limitations: str = ""
     notice: str = ""
+    conformance: dict = field(default_factory=dict)  # the learned input check (radview.ai.conformance)
     raw: dict = field(default_factory=dict)
 
     @property
@@ -97,6 +99,26 @@ def _need(raw: dict, key: str, kind: type | tuple[type, ...], path: Path):
     if not isinstance(value, kind):
         raise CardError(f"{path}: '{key}' should be {getattr(kind, '__name__', kind)}, not {type(value).__name__}")
     return value
+
+
+def _conformance(raw: dict, path: Path) -> dict:
+    """The card's "conformance" section, checked: a limit that is a positive finite number, the
+    layer and the statistics file with its sha256. Absent: {} (the model has no learned check)."""
+    section = raw.get("conformance")
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise CardError(f"{path}: 'conformance' should be an object")
+    for key in ("method", "statistics_file", "sha256"):
+        if not isinstance(section.get(key), str) or not section[key]:
+            raise CardError(f"{path}: conformance.{key} should be a non-empty string")
+    layers = section.get("layers")
+    if not isinstance(layers, list) or not layers or not all(isinstance(n, str) and n for n in layers):
+        raise CardError(f"{path}: conformance.layers should name the network layers the check reads")
+    threshold = section.get("threshold")
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not math.isfinite(threshold) or threshold <= 0:
+        raise CardError(f"{path}: conformance.threshold should be a positive number, not {threshold!r}")
+    return section
 
 
 def load_card(path: Path) -> ModelCard:
@@ -153,6 +175,7 @@ def load_card(path: Path) -> ModelCard:
         intended_use=raw.get("intended_use", ""),
         limitations=raw.get("limitations", ""),
         notice=raw.get("notice", ""),
+        conformance=_conformance(raw, path),
         raw=raw,
     )
 

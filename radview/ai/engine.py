@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from radview.ai.card import ModelCard
+from radview.ai.conformance import UNLIKE_TRAINING, ConformanceResult, check_conformance
+from radview.ai.input_spec import Mismatch
 from radview.ai.nodules import nodule_findings
 from radview.ai.postprocess import brain_tumour_findings
 from radview.ai.radiograph import radiograph_findings
@@ -41,6 +43,13 @@ class ModelResult:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)  # image-level outputs (nodule present)
+    conformance: ConformanceResult | None = None  # the input check; failed: no findings
+    mismatches: list[Mismatch] = field(default_factory=list)  # run by hand on a series it was not made for
+
+    @property
+    def input_refused(self) -> bool:
+        """True when the input failed the card's conformance check: the findings are withheld."""
+        return self.conformance is not None and not self.conformance.passed
 
 
 def choose_device(setting: str = "auto") -> str:
@@ -78,10 +87,14 @@ def run_model(
     cancel: CancelToken | None = None,
     batch_size: int = 8,
     cpu_threads: int | None = None,
+    mismatches: list[Mismatch] | None = None,
 ) -> ModelResult:
     """Run `card`'s model on `volume`; the findings carry the model id, version and codes.
 
-    cpu_threads: torch's thread count on the CPU (the window leaves itself a core, FACTS.md).
+    The card's input-conformance check runs first, on a sample of slices: an image unlike the
+    training data gets no findings (an all-zero label map) and the result says why.
+    cpu_threads: torch's thread count on the CPU (the window leaves itself a core).
+    mismatches: the card's input rules the series breaks, when the reader ran the model by hand.
     """
     warm_up()  # waits for a warm-up importing in another thread (radview.ai.warmup)
     import torch
@@ -96,6 +109,13 @@ def run_model(
         inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
         network = _network(card, device)
         timings["preprocess_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        conformance = _spacing_unknown(card, volume) or check_conformance(network, card, inputs, device)
+        timings["input_check_s"] = time.perf_counter() - start
+        if not conformance.passed:
+            log.info("%s withheld on series %s: %s", card.id, volume.series_instance_uid, conformance.reason)
+            empty = np.zeros(volume.shape, np.uint8)
+            return ModelResult(card, [], empty, device, _rounded(timings), notes, {}, conformance, list(mismatches or []))
         start = time.perf_counter()
         while True:
             try:
@@ -123,4 +143,19 @@ def run_model(
     else:
         raise ValueError(f"{card.path}: no post-processing is known for model '{card.id}'")
     timings["postprocess_s"] = time.perf_counter() - start
-    return ModelResult(card, findings, label_map, device, {k: round(v, 3) for k, v in timings.items()}, notes, scores)
+    return ModelResult(card, findings, label_map, device, _rounded(timings), notes, scores, conformance,
+                       list(mismatches or []))
+
+
+def _spacing_unknown(card: ModelCard, volume: Volume) -> ConformanceResult | None:
+    """A model that resamples to a pixel spacing cannot prepare an image whose spacing is not
+    known (ImagerPixelSpacing 0 or absent): refused even when the reader runs it by hand."""
+    if not card.raw["input"].get("pixel_spacing_mm") or volume.pixel_spacing_source or volume.has_patient_geometry:
+        return None
+    return ConformanceResult(False, None, float(card.conformance.get("threshold", 0.0)), 0,
+                             f"{UNLIKE_TRAINING} (the image has no pixel spacing, so it cannot be scaled to the "
+                             f"{card.raw['input']['pixel_spacing_mm']} mm grid the model works on)")
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in timings.items()}

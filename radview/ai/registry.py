@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radview.ai.card import CARD_FILE, CardError, ModelCard, load_card
+from radview.ai.input_spec import validate_applies_to
 from radview.ai.networks import ARCHITECTURES
 
 _SHA_CACHE: dict[tuple[str, float, int], str] = {}
@@ -67,6 +68,14 @@ def check_package(folder: Path) -> ModelCard:
             f"{card.weights_path}: checksum mismatch (card {card.weights_sha256[:12]}..., file {actual[:12]}...); "
             "the file was changed or damaged, so the model is not run"
         )
+    validate_applies_to(card)
+    if not card.conformance:
+        # a model that cannot tell an image unlike its training data would show findings on anything
+        raise CardError(f"{card.path}: the card has no input-conformance check, so the model is not run "
+                        f"(make one: radview train {card.folder} --conformance-only [--data DIR])")
+    statistics = card.folder / card.conformance["statistics_file"]
+    if not statistics.is_file() or sha256_of(statistics) != card.conformance["sha256"]:
+        raise CardError(f"{statistics}: the input-conformance statistics are missing or do not match the card's sha256")
     return card
 
 

@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from radview.core.ai_runs import ModelRun, RunOutcome
 from radview.core.audit import AuditLog
 from radview.core.findings import Code, Finding
 
@@ -64,6 +65,7 @@ class Review:
         self.reader = reader
         self.audit = audit
         self.items: dict[str, ReviewedFinding] = {}
+        self.model_runs: dict[str, ModelRun] = {}  # ModelRun.key -> the latest run of a model on a series
         self._undo: list[tuple[str, str, ReviewedFinding | None, ReviewedFinding | None]] = []
         self._redo: list[tuple[str, str, ReviewedFinding | None, ReviewedFinding | None]] = []
 
@@ -101,6 +103,26 @@ class Review:
             if finding.id not in self.items:
                 self.items[finding.id] = ReviewedFinding(finding)
                 self._log("ai-finding", finding.id, None, self.items[finding.id], finding.model_version)
+
+    def record_model_run(self, run: ModelRun, findings: list[Finding] | None = None) -> None:
+        """What a model did with a series, and its findings when it ran. A run that happened
+        replaces that model's unreviewed findings on the series (none stay from an earlier run
+        when the input is now refused, or nothing is found); a series it was not run on keeps them."""
+        if run.outcome is not RunOutcome.NOT_APPLICABLE:
+            stale = [k for k, item in self.items.items()
+                     if item.original.model_id == run.model_id and item.status is ReviewStatus.UNREVIEWED
+                     and item.original.series_instance_uid == run.series_instance_uid]
+            for key in stale:
+                del self.items[key]
+        self.model_runs[run.key] = run
+        if run.outcome is not RunOutcome.FINDINGS and self.audit is not None:
+            self.audit.record(self.reader, f"ai-{run.outcome.value.replace('_', '-')}", run.key, None, run.to_dict(),
+                              run.model_version)
+        self.add_model_findings(list(findings or []))
+
+    def withheld_runs(self) -> list[ModelRun]:
+        """The runs that show no findings for their series, with why."""
+        return [r for r in self.model_runs.values() if r.withheld]
 
     # ---- the reader's actions (undoable, audited) -------------------------------------------------
     def accept(self, finding_id: str) -> None:
@@ -156,7 +178,8 @@ class Review:
 
     # ---- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"reader": self.reader, "findings": [item.to_dict() for item in self.items.values()]}
+        return {"reader": self.reader, "findings": [item.to_dict() for item in self.items.values()],
+                "model_runs": [run.to_dict() for run in self.model_runs.values()]}
 
     def restore(self, data: dict) -> None:
         """Load saved review state (the undo history starts empty)."""
@@ -164,6 +187,8 @@ class Review:
         for entry in data.get("findings", []):
             item = ReviewedFinding.from_dict(entry)
             self.items[item.original.id] = item
+        runs = [ModelRun.from_dict(r) for r in data.get("model_runs", [])]
+        self.model_runs = {r.key: r for r in runs}
         self._undo.clear()
         self._redo.clear()
 

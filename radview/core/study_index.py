@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from radview.core.acquisition import Acquisition
+
 
 @dataclass
 class ImageHeader:
@@ -49,6 +51,7 @@ class ImageHeader:
     stack_id: str | None = None
     gantry_tilt_deg: float | None = None
     image_type: tuple[str, ...] = ()
+    acquisition: Acquisition = field(default_factory=Acquisition)
     # Where the raw pixel bytes of this file start and how long they are, when they are stored
     # uncompressed: the loader then reads them straight into the volume (no decoder).
     pixel_offset: int | None = None

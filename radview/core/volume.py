@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from radview.core.acquisition import Acquisition
+
 
 @dataclass(frozen=True)
 class SliceRef:
@@ -51,6 +53,9 @@ class Volume:
     frame_of_reference_uid: str = ""
     series_description: str = ""
     series_number: int | None = None
+    body_part: str = ""  # BodyPartExamined (0018,0015) of the series
+    slice_thickness_mm: float | None = None  # SliceThickness (0018,0050): reconstructed, not the spacing
+    acquisition: Acquisition = field(default_factory=Acquisition)
     has_patient_geometry: bool = True  # False for radiographs and images without positions
     pixel_spacing_source: str = ""
     gantry_tilt_deg: float = 0.0

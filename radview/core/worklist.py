@@ -26,6 +26,16 @@ class WorklistEntry:
     ai_findings: int = 0  # model findings not rejected
     signed: bool = False
     folder: str = ""  # the local copy; "" = only on the PACS named in record.source
+    ai_refused: int = 0  # series whose images failed a model's input check: no AI result, not a negative
+
+    @property
+    def ai_summary(self) -> str:
+        """The worklist's AI column: a study whose images the models refused is not called negative."""
+        if self.ai_positive is None:
+            return "not run"
+        if self.ai_positive:
+            return f"{self.ai_findings} finding(s)"
+        return "no AI result (images unlike the training data)" if self.ai_refused else "none"
 
     def waited_minutes(self, now_utc: datetime) -> float:
         return max(0.0, (now_utc - self.arrived_utc).total_seconds() / 60)

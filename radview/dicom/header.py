@@ -15,6 +15,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from radview.core.acquisition import Acquisition
 from radview.core.study_index import ImageHeader
 
 DEFER_SIZE_BYTES = 4096
@@ -121,6 +122,40 @@ def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float] | None, str]:
     return None, ""
 
 
+def _joined(ds: Dataset, keyword: str) -> str:
+    """A multi-valued CS/SH as DICOM writes it ("SE\\IR"); a single value as it is."""
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (list, pydicom.multival.MultiValue)):
+        return "\\".join(str(v).strip() for v in value)
+    return str(value).strip()
+
+
+def _acquisition(ds: Dataset) -> Acquisition:
+    """The acquisition attributes (PS3.3 C.8.3.1 MR Image, C.8.2.1 CT Image, C.8.11.5 DX
+    Positioning); enhanced MR keeps TR/TE/TI/b in the shared functional groups (C.8.13.5)."""
+    shared = _item(ds, "SharedFunctionalGroupsSequence")
+    timing = _item(shared, "MRTimingAndRelatedParametersSequence")
+    echo = _item(shared, "MREchoSequence")
+    modifier = _item(shared, "MRModifierSequence")
+    diffusion = _item(shared, "MRDiffusionSequence")
+    return Acquisition(
+        scanning_sequence=_joined(ds, "ScanningSequence"),
+        sequence_variant=_joined(ds, "SequenceVariant"),
+        sequence_name=_text(ds, "SequenceName") or _text(ds, "PulseSequenceName"),
+        inversion_recovery=_text(ds, "InversionRecovery"),
+        inversion_time_ms=_float(ds, "InversionTime") or (_float(modifier, "InversionTimes") if modifier else None),
+        echo_time_ms=_float(ds, "EchoTime") or (_float(echo, "EffectiveEchoTime") if echo else None),
+        repetition_time_ms=_float(ds, "RepetitionTime") or (_float(timing, "RepetitionTime") if timing else None),
+        diffusion_b_value=_float(ds, "DiffusionBValue") or (_float(diffusion, "DiffusionBValue") if diffusion else None),
+        protocol_name=_text(ds, "ProtocolName"),
+        convolution_kernel=_joined(ds, "ConvolutionKernel"),
+        contrast_agent=_text(ds, "ContrastBolusAgent"),
+        view_position=_text(ds, "ViewPosition").upper(),
+    )
+
+
 def _base_image(ds: Dataset, path: str, transfer_syntax: str) -> ImageHeader:
     rows = _int(ds, "Rows") or 0
     columns = _int(ds, "Columns") or 0
@@ -160,6 +195,7 @@ def _base_image(ds: Dataset, path: str, transfer_syntax: str) -> ImageHeader:
         temporal_position=_int(ds, "TemporalPositionIdentifier"),
         gantry_tilt_deg=_float(ds, "GantryDetectorTilt"),
         image_type=tuple(str(v) for v in (ds.get("ImageType") or [])),
+        acquisition=_acquisition(ds),
     )
 
 

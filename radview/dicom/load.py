@@ -130,6 +130,9 @@ def iter_load(stack: Stack, cancel: CancelToken | None = None) -> Iterator[Volum
         frame_of_reference_uid=series.frame_of_reference_uid,
         series_description=stack.description,
         series_number=series.series_number,
+        body_part=series.body_part,
+        slice_thickness_mm=first.slice_thickness_mm,
+        acquisition=first.acquisition,
         **geometry,
     )
     decoded = DecodedFiles()

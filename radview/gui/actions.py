@@ -75,6 +75,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool_rectangle", "&Tools", "&Rectangle ROI", ("B",), "Left drag draws a rectangle: mean, SD, min, max, area", True, "tool"),
     ActionSpec("delete_measurement", "&Tools", "Delete Measurement", ("Del", "Backspace"), "Delete the selected measurement"),
     ActionSpec("run_models", "&AI", "&Run AI on This Series", ("Ctrl+R",), "Run the models that apply to the shown series (results are suggestions to verify)"),
+    ActionSpec("run_model_by_hand", "&AI", "Run a &Model by Hand...", ("Ctrl+Shift+R",), "Every model, whether it was made for the shown series and why not; run one after a warning"),
     ActionSpec("accept_finding", "&Review", "&Accept Finding", ("A",), "Accept the selected finding into the report"),
     ActionSpec("reject_finding", "&Review", "&Reject Finding", ("R",), "Reject the selected finding (kept in the audit log, not in the report)"),
     ActionSpec("edit_finding", "&Review", "&Edit Finding...", ("E",), "Change type, size, location or add a note; the AI's original is kept"),

@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.go_to_marker.connect(self.area.go_to_marker)
         self.findings_panel.finding_selected.connect(self._go_to_finding)
         self.models = ModelRuns(self.runner, self.area, settings, self, show_status)
-        self.models.finished.connect(self.session.model_result)
+        self.models.recorded.connect(self.session.model_run)
         self.models.finished.connect(self.model_finished.emit)
         self._restore_window_state()
         if not settings.window_state.get("geometry"):
@@ -418,6 +418,20 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Open a series first", 3000)
             return
         self.run_models()
+
+    def action_run_model_by_hand(self) -> None:
+        volume = self.volume
+        if volume is None or volume.slices_loaded != volume.shape[0]:
+            self.statusBar().showMessage("Open a series and let it load first", 3000)
+            return
+        from radview.gui.model_choice_dialog import ModelChoiceDialog
+        from radview.workflow.model_selection import available_models, models_for, volume_label
+
+        dialog = ModelChoiceDialog(models_for(available_models(self.settings.model_folders), volume),
+                                   volume_label(volume), self)
+        if dialog.exec() and dialog.chosen is not None:
+            card, mismatches = dialog.chosen
+            self.models.run(card, volume, lambda v: v is self.volume, mismatches)
 
     def action_shortcuts(self) -> None:
         ShortcutsDialog(self).open()

@@ -19,6 +19,7 @@ from radview.gui.error_dialog import readable, show_error
 from radview.gui.findings_panel import describe_size
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
+from radview.workflow.model_selection import describe, models_for, not_applicable_run, run_record
 
 log = logging.getLogger("radview.gui")
 
@@ -27,6 +28,7 @@ class ModelRuns(QObject):
     """The window's AI driver; `finished` carries each ModelResult that reached the views."""
 
     finished = Signal(object)
+    recorded = Signal(object, object)  # ModelRun, and the ModelResult when the model ran (else None)
 
     def __init__(self, runner: TaskRunner, area: ViewerArea, settings: Settings,
                  parent: QWidget, show_status: Callable[[str, int], None]) -> None:
@@ -67,35 +69,40 @@ class ModelRuns(QObject):
         self._runner.run("Loading AI", work, done, self._error, key="ai:warmup", cancellable=False)
 
     def run_applicable(self, volume: Volume, stack: Stack, is_current: Callable[[Volume], bool]) -> None:
-        """Run every model that applies to a fully loaded series, each as its own cancellable task;
-        results for a series no longer shown (`is_current` false) are dropped."""
-        body_part = stack.series.body_part
+        """Run every model made for a fully loaded series, each as its own cancellable task; say
+        which models were not made for it and why. Results for a series no longer shown
+        (`is_current` false) are dropped."""
 
         def find(ctx: TaskContext):
             from radview.ai.registry import find_models
 
             cards, refused = find_models(self._settings.model_folders)
-            return [c for c in cards if c.applies_to(volume.modality, body_part, volume.is_2d)], refused
+            return models_for(cards, volume), refused
 
         def found(result) -> None:
-            cards, refused = result
+            chosen, refused = result
             for r in refused:
                 log.warning("model refused: %s", r.reason)
                 self._status(f"Model refused: {r.reason}", 15000)
-            if not cards:
-                self._status(f"No model applies to {volume.modality} {stack.description}", 8000)
-            for card in cards:
-                self._run(card, volume, is_current)
+            for card, mismatches in chosen.near_misses():
+                self.recorded.emit(not_applicable_run(card, volume, mismatches), None)
+            if not chosen.applicable:
+                misses = "; ".join(f"{c.id}: {describe(m)}" for c, m in chosen.near_misses())
+                self._status(f"No model was made for {volume.modality} {stack.description}"
+                             + (f" ({misses}). AI > Run a Model by Hand... runs one anyway." if misses else ""), 15000)
+            for card in chosen.applicable:
+                self.run(card, volume, is_current)
 
         self._runner.run("Finding models", find, found, self._error, key="ai:find")
 
-    def _run(self, card, volume: Volume, is_current: Callable[[Volume], bool]) -> None:
+    def run(self, card, volume: Volume, is_current: Callable[[Volume], bool], mismatches: list | None = None) -> None:
+        """Run one model on `volume`; `mismatches`: the card's rules the series breaks (a run by hand)."""
         def work(ctx: TaskContext):
             from radview.ai.engine import run_model
 
-            # leave the window a core: torch on every core starves the GUI thread (FACTS.md)
+            # leave the window a core: torch on every core starves the GUI thread
             return run_model(card, volume, self._settings.device, ctx.report, ctx.cancel,
-                             cpu_threads=max(1, (os.cpu_count() or 2) - 1))
+                             cpu_threads=max(1, (os.cpu_count() or 2) - 1), mismatches=mismatches)
 
         def done(result) -> None:
             if is_current(volume):  # else the radiologist moved on to another series
@@ -105,17 +112,22 @@ class ModelRuns(QObject):
 
     def _show(self, result, volume: Volume) -> None:
         card = result.card
-        uid = volume.series_instance_uid
-        colors = {o.code[0]: o.color for o in card.outputs}
-        styles = {f.mask_label: LabelStyle(f"{f.finding_type.meaning} {f.mask_label}", colors[f.finding_type.value])
-                  for f in result.findings if f.mask_label}
-        self._area.add_label_layer(LabelLayer(f"{card.id} {card.version} mask", uid, result.labels, styles, 0.45))
-        markers = [Marker(f.id, np.array(f.centre_lps_mm), f.size_mm or 10.0,
-                          f"{f.finding_type.meaning} {describe_size(f)}") for f in result.findings]
-        self._area.add_marker_layer(MarkerLayer(f"{card.id} {card.version} flags", uid, markers))
-        notes = "; ".join(result.notes)
-        self._status(f"{card.id}: {len(result.findings)} finding(s) on {result.device} — suggestions to verify. {notes}",
-                     10000)
+        run = run_record(result, volume)
+        if not result.input_refused:
+            uid = volume.series_instance_uid
+            colors = {o.code[0]: o.color for o in card.outputs}
+            styles = {f.mask_label: LabelStyle(f"{f.finding_type.meaning} {f.mask_label}", colors[f.finding_type.value])
+                      for f in result.findings if f.mask_label}
+            self._area.add_label_layer(LabelLayer(f"{card.id} {card.version} mask", uid, result.labels, styles, 0.45))
+            markers = [Marker(f.id, np.array(f.centre_lps_mm), f.size_mm or 10.0,
+                              f"{f.finding_type.meaning} {describe_size(f)}") for f in result.findings]
+            self._area.add_marker_layer(MarkerLayer(f"{card.id} {card.version} flags", uid, markers))
+            notes = "; ".join(result.notes)
+            self._status(f"{card.id}: {len(result.findings)} finding(s) on {result.device} — suggestions to verify. "
+                         f"{notes}", 10000)
+        else:
+            self._status(run.statement(), 30000)
+        self.recorded.emit(run, result)
         self.finished.emit(result)
 
     def _error(self, exc: BaseException) -> None:

@@ -31,9 +31,16 @@ class ReviewDock(QWidget):
         self._buttons = QHBoxLayout()
         self._buttons.addWidget(self.progress)
         self._buttons.addStretch(1)
+        # why a series shows no AI findings (not made for it, or images unlike the training data)
+        self.ai_statements = QLabel()
+        self.ai_statements.setObjectName("aiStatements")
+        self.ai_statements.setWordWrap(True)
+        self.ai_statements.setStyleSheet("QLabel { background: #4a3b00; color: #ffe9a6; padding: 4px; }")
+        self.ai_statements.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(self._buttons)
+        layout.addWidget(self.ai_statements)
         layout.addWidget(findings, 1)
         session.changed.connect(self._update_progress)
 
@@ -48,6 +55,9 @@ class ReviewDock(QWidget):
         review = self.session.review
         done, total = review.progress() if review else (0, 0)
         self.progress.setText(f"{done} of {total} reviewed" if total else "No findings")
+        withheld = review.withheld_runs() if review else []
+        self.ai_statements.setText("\n".join(run.statement() for run in withheld))
+        self.ai_statements.setVisible(bool(withheld))
 
     # ----- handlers (radview.gui.actions: action_<name>) ----------------------------------------------
     def _selected(self) -> str | None:

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
+from radview.core.ai_runs import ModelRun
 from radview.core.findings import CLINICAL_FINDING, Finding
 from radview.core.overlays import Marker, MarkerLayer, MarkerStatus
 from radview.core.report import Report
@@ -101,14 +102,15 @@ class StudySession(QObject):
         self._findings.show_review(None, {})
         self._editor.show_report(None)
 
-    def model_result(self, result) -> None:
-        """A ModelResult (radview.ai.engine) shown on the current series joins the review."""
+    def model_run(self, run: ModelRun, result) -> None:
+        """What a model did with the current series joins the review: its findings when it ran
+        (a ModelResult of radview.ai.engine), else only why it shows none (result None)."""
         if self.review is None or self.context is None:
             return
-        self.context.models[result.card.id] = model_used(result.card)
-        for series_uid in {f.series_instance_uid for f in result.findings}:
-            self.context.labels[(series_uid, result.card.id)] = result.labels
-        self.review.add_model_findings(result.findings)
+        if result is not None:
+            self.context.models[result.card.id] = model_used(result.card)
+            self.context.labels[(run.series_instance_uid, result.card.id)] = result.labels
+        self.review.record_model_run(run, result.findings if result is not None else [])
         self._after_review_change()
 
     # ----- the reader's actions -----------------------------------------------------------------

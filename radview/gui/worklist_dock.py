@@ -110,7 +110,7 @@ class WorklistDock(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.entries))
         for row, e in enumerate(self.entries):
-            ai = ("not run" if e.ai_positive is None else f"{e.ai_findings} finding(s)" if e.ai_positive else "none")
+            ai = e.ai_summary
             values = (waiting_text(e.waited_minutes(now)), e.record.patient_name, e.record.patient_id, e.record.study_date,
                       "/".join(e.record.modalities), e.record.description, ai, "signed" if e.signed else "",
                       "cache" if e.folder else e.record.source)

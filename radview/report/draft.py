@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from radview.core.ai_runs import ModelRun, RunOutcome
 from radview.core.findings import NEOPLASM, NODULE, Finding
 from radview.core.study_index import Patient, Series, Study
 from radview.report.fleischner import GuidelineNodule, recommendation
@@ -39,6 +40,7 @@ class DraftInput:
     models: list[ModelUsed] = field(default_factory=list)
     nodule_risk: str = "low"
     age_years: int | None = None
+    model_runs: list[ModelRun] = field(default_factory=list)  # what each model did with each series
 
 
 def _date(value: str) -> str:
@@ -148,6 +150,9 @@ def _impression(data: DraftInput) -> list[str]:
                      f"diameter {m.get('longest_diameter_mm', 0):.0f} mm, to be characterised by the reader.")
     others = [f for f in data.accepted if f.finding_type.value not in (NODULE_CODE, TUMOUR_CODE)]
     lines += [f"{f.finding_type.meaning} {_where(f)}.".replace(" .", ".") for f in others]
+    if not lines and any(r.outcome is RunOutcome.INPUT_REFUSED for r in data.model_runs):
+        return ["No finding accepted. The AI showed no findings because the images are unlike its training data; "
+                "the images rest on the reader's own review."]
     return lines or ["No finding accepted."]
 
 
@@ -165,7 +170,11 @@ def draft_sections(data: DraftInput) -> dict[str, str]:
                         "and not in this report.")
     if data.rejected:
         findings.append(f"{data.rejected} AI finding{'s were' if data.rejected > 1 else ' was'} rejected by the reader.")
+    refused = [r for r in data.model_runs if r.outcome is RunOutcome.INPUT_REFUSED]
+    findings += [f"No AI findings are shown for {r.series_label}: the images are unlike the data {r.model_id} was "
+                 "trained on (see AI assistance); this is not a negative result." for r in refused]
     ai = [f"{m.id} version {m.version}. {m.notice}".strip() for m in data.models]
+    ai += [r.statement() for r in data.model_runs if r.withheld or r.by_hand]
     ai.append("AI findings are suggestions that the reader verified one by one; they are not a diagnosis.")
     return {"technique": _paragraphs(technique or ["No series recorded."]), "findings": _paragraphs(findings),
-            "impression": _paragraphs(_impression(data)), "ai": _paragraphs(ai if data.models else ai[-1:])}
+            "impression": _paragraphs(_impression(data)), "ai": _paragraphs(ai)}

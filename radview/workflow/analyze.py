@@ -19,6 +19,7 @@ from radview.core.review import Review, ReviewStatus
 from radview.core.workspace import StudyWorkspace
 from radview.report.document import report_html
 from radview.workflow.dicom_results import export_dicom_results
+from radview.workflow.model_selection import models_for, not_applicable_run, run_record
 from radview.workflow.reporting import StudyContext, export_pdf, model_used, update_report
 
 
@@ -69,13 +70,19 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
             volume = load_stack(stacks[0], cancel=cancel)
             context.series.append(series)
             context.volumes[series.series_instance_uid] = volume
-            for card in (c for c in cards if c.applies_to(volume.modality, series.body_part, volume.is_2d)):
+            chosen = models_for(cards, volume)
+            for card, mismatches in chosen.near_misses():
+                review.record_model_run(not_applicable_run(card, volume, mismatches))
+            for card in chosen.applicable:
                 report(progress, n, len(studies), f"{card.id} on series {series.series_number}")
                 result = run_model(card, volume, device, cancel=cancel)
                 notes += result.notes
                 context.models[card.id] = model_used(card)
                 context.labels[(series.series_instance_uid, card.id)] = result.labels
-                review.add_model_findings(result.findings)
+                run = run_record(result, volume)
+                review.record_model_run(run, result.findings)
+                if run.withheld:
+                    notes.append(run.statement())
         if accept_all:
             for item in review.findings():
                 if item.status is ReviewStatus.UNREVIEWED:
@@ -110,6 +117,8 @@ def _write_findings_json(path: Path, study_uid: str, review: Review, accept_all:
         "written_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "review": "all accepted by --accept-all" if accept_all else "as reviewed (unreviewed findings are not in the report)",
         "notice": "AI findings are suggestions for a radiologist to verify, never a diagnosis.",
+        # why a series has no AI findings: not a negative result (model not made for it, or input refused)
+        "no_ai_findings_shown": [run.statement() for run in review.withheld_runs()],
         **review.to_dict(),
     }
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")

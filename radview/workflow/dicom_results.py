@@ -79,8 +79,9 @@ def export_dicom_results(report: Report, context: StudyContext, review: Review, 
     reader = report.signed_by or report.header.get("reader", "")
     results.structured_report = out / "sr.dcm"
     notices = {model_id: used.notice for model_id, used in context.models.items()}
+    statements = [run.statement() for run in review.withheld_runs()]
     _sr, skipped = write_measurement_report(reported, evidence, reader, report.signed, results.structured_report,
-                                            institution, notices)
+                                            institution, notices, statements)
     results.notes += [f"not in the SR: {s}" for s in skipped]
     first_source = evidence[0]  # any source image: the PDF takes its patient and study
     results.pdf = out / "report-pdf.dcm"

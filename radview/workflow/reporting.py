@@ -51,6 +51,7 @@ def update_report(report: Report, context: StudyContext, review: Review, reader:
         models=[m for model_id, m in context.models.items() if model_id in used],
         nodule_risk=nodule_risk,
         age_years=age_at_study(context.patient, context.study),
+        model_runs=list(review.model_runs.values()),
     )
     return report.update_draft(data.header, draft_sections(data))
 

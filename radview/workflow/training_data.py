@@ -74,6 +74,19 @@ def recipe_split(card: ModelCard) -> dict[str, list[Case]]:
     return {part: recipe_cases(card, part) for part in ("train", "validation")}
 
 
+def conformance_cases(card: ModelCard, split: dict[str, list[Case]], site: bool) -> tuple[list[Case], list[Case], str]:
+    """(images that set the input check's limit, images that measure its pass rate, what they are)
+    for a model trained on `split`. Phantoms: the validation seeds and the recipe's extra
+    "conformance" seeds set the limit, the test seeds measure it. A site: its validation patients."""
+    if site:
+        return split["validation"], [], "the site's training patients (fit) and validation patients (limit)"
+    recipe = card.training["recipe"]
+    extra = [phantom_case(card.id, seed) for seed in recipe_seeds(recipe, "conformance")]
+    data = ("synthetic phantoms: training seeds (fit), validation and conformance seeds (limit), test seeds "
+            "(pass rate)")
+    return split["validation"] + extra, recipe_cases(card, "test"), data
+
+
 def site_cases(folder: Path, card: ModelCard) -> list[Case]:
     """A site's labelled cases (see the module docstring), labels as the card's output values."""
     from radview.dicom.load import load_stack

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from radview.core.ai_runs import RunOutcome
 from radview.core.pacs import StudyRecord
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.review import MANUAL_MODEL_ID
@@ -51,6 +52,7 @@ def _review_state(entry: WorklistEntry, data_root: Path) -> None:
     if review is not None:
         items = review.get("findings", [])
         entry.ai_findings = sum(1 for i in items if i["original"]["model_id"] != MANUAL_MODEL_ID and i["status"] != "rejected")
+        entry.ai_refused = sum(1 for r in review.get("model_runs", []) if r.get("outcome") == RunOutcome.INPUT_REFUSED.value)
         entry.ai_positive = entry.ai_findings > 0
     entry.signed = bool(saved_report and saved_report.get("signed_by"))
 

@@ -22,6 +22,8 @@ MAXIMUM = Code("56851009", "SCT", "Maximum")
 
 MORPHOLOGICALLY_ABNORMAL = Code("49755003", "SCT", "Morphologically abnormal structure")
 IMAGING_PROCEDURE = Code("363679005", "SCT", "Imaging procedure")
+QUALITATIVE_EVALUATIONS = Code("C0034375", "UMLS", "Qualitative Evaluations")  # TID 1500 row 12
+COMMENT = Code("121106", "DCM", "Comment")
 LUNG = Code("39607008", "SCT", "Lung")
 BRAIN = Code("12738006", "SCT", "Brain")
 LEFT = Code("7771000", "SCT", "Left")

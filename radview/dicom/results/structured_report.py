@@ -18,7 +18,8 @@ from pydicom.dataset import Dataset
 from radview.core.findings import Code, Finding
 from radview.core.review import MANUAL_MODEL_ID
 from radview.core.volume import Volume
-from radview.dicom.results.codes import IMAGING_PROCEDURE, MORPHOLOGICALLY_ABNORMAL, finding_site, measurement_code
+from radview.dicom.results.codes import (COMMENT, IMAGING_PROCEDURE, MORPHOLOGICALLY_ABNORMAL, QUALITATIVE_EVALUATIONS,
+                                         finding_site, measurement_code)
 from radview.dicom.results.common import MANUFACTURER, SR_SERIES_NUMBER, ResultWriteError, new_uid, person_name, save_dataset
 from radview.dicom.results.segmentation import tracking_uid
 
@@ -106,13 +107,28 @@ def _group(item: ReportedFinding, study_uid: str, skipped: list[str], notices: d
         **common)
 
 
+def _qualitative_evaluations(statements: list[str]):
+    """TID 1500 row 12: CONTAINER (C0034375, UMLS, "Qualitative Evaluations") holding TEXT comments."""
+    import highdicom as hd
+
+    container = hd.sr.ContainerContentItem(name=_coded(QUALITATIVE_EVALUATIONS),
+                                           relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
+    container.ContentSequence = [hd.sr.TextContentItem(name=_coded(COMMENT), value=text[:1024],
+                                                       relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
+                                 for text in statements]
+    return container
+
+
 def write_measurement_report(findings: list[ReportedFinding], evidence: list[Dataset], reader: str, signed: bool,
                              path: Path, institution: str = "",
-                             notices: dict[str, str] | None = None) -> tuple[Dataset, list[str]]:
+                             notices: dict[str, str] | None = None,
+                             statements: list[str] | None = None) -> tuple[Dataset, list[str]]:
     """Write the SR; returns it and the measurements left out (keys without a code).
 
     evidence: the headers of every image and SEG the findings point at (same study).
     notices: model id -> its card's notice, written with the algorithm's identification.
+    statements: why series have no AI findings (model not made for them, input unlike its
+    training data), as TEXT items in TID 1500's Qualitative Evaluations container.
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
@@ -129,6 +145,8 @@ def write_measurement_report(findings: list[ReportedFinding], evidence: list[Dat
             observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=reader_name)))
     content = hd.sr.MeasurementReport(
         observation_context=observation, procedure_reported=_coded(IMAGING_PROCEDURE), imaging_measurements=groups)
+    if statements:
+        content[0].ContentSequence.append(_qualitative_evaluations(statements))
     sr = hd.sr.Comprehensive3DSR(
         evidence=evidence, content=content,
         series_instance_uid=new_uid(), series_number=SR_SERIES_NUMBER, sop_instance_uid=new_uid(), instance_number=1,

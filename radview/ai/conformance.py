@@ -1,0 +1,247 @@
+"""Input conformance: is this image like the data the model was trained on?
+
+A model trained on RadView's synthetic phantoms is wrong and confident on a real patient's
+images, so before any finding is shown the input is compared with the training data in the
+network's own feature space: the features of the network's deepest layer (the U-Net
+bottleneck), one vector per bottleneck position, are scored by their Mahalanobis distance from
+a Gaussian fitted to the training images' features (Lee et al., "A Simple Unified Framework for
+Detecting Out-of-Distribution Samples and Adversarial Attacks", NeurIPS 2018; per position as in
+PaDiM, Defard et al. 2020). A slice scores the given percentile of its positions' distances, an
+image the median over a fixed sample of its slices. The threshold is chosen on held-out images
+of the training distribution (never used for the fit) so that at least 99 % of them pass.
+
+The fit and the threshold are made by `radview train` (radview.ai.train) and stored in the
+model package: the threshold and how it was chosen in the card's "conformance" section, the
+Gaussian (mean and precision matrix) in the safetensors file the card names, with its sha256.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from radview.ai.card import CardError, ModelCard
+from radview.ai.predict import SliceInputs
+
+METHOD = "mahalanobis-bottleneck"
+STATISTICS_FILE = "conformance.safetensors"
+SLICES_SAMPLED = 24  # slices of a volume that are checked (evenly spaced); all when fewer
+POSITION_PERCENTILE = 75.0  # a slice's score: this percentile of its positions' distances (a quarter of
+# the image unlike the training data is enough to fail; chosen on real and phantom images, docs/ai-inputs.md)
+MAX_FIT_POSITIONS = 400_000  # positions drawn for the Gaussian fit (memory, not accuracy)
+UNLIKE_TRAINING = "this image is unlike the data the model was trained on; no AI findings are shown"
+
+
+@dataclass(frozen=True)
+class ConformanceResult:
+    """The outcome of the check for one series: the score, the card's limit, and why in words."""
+
+    passed: bool
+    score: float | None  # None: the image could not be scored (it cannot be prepared as the model needs)
+    threshold: float
+    slices_checked: int
+    reason: str  # measured, for the reader: "feature distance 41.3 against a limit of 18.2 ..."
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "score": None if self.score is None else round(self.score, 3),
+                "threshold": round(self.threshold, 3),
+                "slices_checked": self.slices_checked, "reason": self.reason}
+
+
+def sampled_slices(count: int, limit: int = SLICES_SAMPLED) -> np.ndarray:
+    """Indices of up to `limit` slices spread evenly over a volume of `count` slices."""
+    return np.unique(np.linspace(0, count - 1, min(count, limit)).round().astype(int))
+
+
+def feature_layers(network, card: ModelCard) -> list[str]:
+    """The encoder's layers, shallow to deep: on the way down, the last module to finish at each
+    resolution; at the lowest resolution the one with the most channels (the U-Net bottleneck with
+    its skip). Shallow layers see texture and noise, the deep one anatomy; both tell real images
+    from phantoms. Found by one probe forward pass, so it works for any 2D encoder-decoder."""
+    import torch
+
+    fired: list[tuple[str, int, int]] = []  # (name, positions, channels) in the order modules finish
+    hooks = []
+    for name, module in network.named_modules():
+        if not name:
+            continue
+
+        def hook(_module, _inputs, output, name=name):
+            if isinstance(output, torch.Tensor) and output.ndim == 4:
+                fired.append((name, int(output.shape[2] * output.shape[3]), int(output.shape[1])))
+        hooks.append(module.register_forward_hook(hook))
+    try:
+        with torch.inference_mode():
+            network(torch.zeros((1, card.in_channels, *card.input_size)))
+    finally:
+        for h in hooks:
+            h.remove()
+    if not fired:
+        raise CardError(f"{card.path}: the network has no 2D feature layer to check inputs with")
+    smallest = min(p for _, p, _ in fired)
+    first_deep = next(i for i, (_, p, _) in enumerate(fired) if p == smallest)
+    levels: dict[int, str] = {}
+    for name, positions, _ in fired[:first_deep]:
+        if positions < card.input_size[0] * card.input_size[1]:
+            levels[positions] = name  # the last to finish at this resolution
+    deep = [(n, c) for n, p, c in fired if p == smallest]
+    deepest = max(deep, key=lambda nc: nc[1])[0]  # first (outermost) of the widest
+    return [levels[p] for p in sorted(levels, reverse=True) if p > smallest] + [deepest]
+
+
+def _tiles(batch, multiple: int, roi: tuple[int, int]) -> list:
+    """A (1, C, H, W) input as the network sees it: whole when it is at most twice the card's
+    input size, else in input-size tiles covering it (as sliding-window inference runs it);
+    each cropped to a multiple of the network's total stride."""
+    h, w = batch.shape[2], batch.shape[3]
+    if h <= 2 * roi[0] and w <= 2 * roi[1]:
+        boxes = [(0, 0, h, w)]
+    else:
+        th, tw = min(h, roi[0]), min(w, roi[1])
+        rows = sorted({min(r, h - th) for r in range(0, h, th)})
+        cols = sorted({min(c, w - tw) for c in range(0, w, tw)})
+        boxes = [(r, c, th, tw) for r in rows for c in cols]
+    out = []
+    for r, c, th, tw in boxes:
+        th, tw = max(multiple, th // multiple * multiple), max(multiple, tw // multiple * multiple)
+        out.append(batch[:, :, r : r + th, c : c + tw])
+    return out
+
+
+def layer_features(network, card: ModelCard, layers: list[str], inputs: SliceInputs, indices: np.ndarray,
+                   device: str = "cpu") -> list[np.ndarray]:
+    """One (positions, channels) float32 array per slice in `indices`: the outputs of `layers`,
+    each average-pooled to the deepest layer's grid, side by side (as PaDiM, Defard et al. 2020)."""
+    import torch
+
+    modules = dict(network.named_modules())
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [modules[name].register_forward_hook(lambda _m, _i, output, name=name: captured.__setitem__(name, output.detach()))
+             for name in layers]
+    stride = int(np.prod(card.architecture_args.get("strides", [1])))
+    out = []
+    try:
+        with torch.inference_mode():
+            for k in indices:
+                tiles = []
+                for tile in _tiles(torch.from_numpy(inputs.batch(int(k), int(k) + 1)), stride, card.input_size):
+                    captured.clear()
+                    network(tile.to(device))
+                    grid = captured[layers[-1]].shape[2:]
+                    pooled = [_pooled(captured[name].float(), grid) for name in layers]
+                    tiles.append(torch.cat(pooled, dim=1)[0].flatten(1).T)  # (positions, channels)
+                out.append(torch.cat(tiles).cpu().numpy())
+    finally:
+        for h in hooks:
+            h.remove()
+    return out
+
+
+def _pooled(features, grid):
+    """Features on the deepest grid: the mean over each cell and, for finer layers, the root mean
+    square too (texture and noise energy, which a mean of signed filter responses cancels)."""
+    import torch
+
+    mean = torch.nn.functional.adaptive_avg_pool2d(features, grid)
+    if tuple(features.shape[2:]) == tuple(grid):
+        return mean
+    energy = torch.nn.functional.adaptive_avg_pool2d(features * features, grid).sqrt()
+    return torch.cat([mean, energy], dim=1)
+
+
+def fit_gaussian(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, precision) of (N, C) features, the covariance shrunk by Ledoit and Wolf's formula
+    ("A well-conditioned estimator for large-dimensional covariance matrices", 2004) so that the
+    precision exists even where channels are nearly collinear."""
+    x = features.astype(np.float64)
+    mean = x.mean(axis=0)
+    x -= mean
+    n, c = x.shape
+    sample = x.T @ x / n
+    mu = np.trace(sample) / c
+    target = mu * np.eye(c)
+    delta = np.sum((sample - target) ** 2) / c
+    # beta: how much of delta is the sampling noise of the covariance estimate (batched for memory)
+    beta = 0.0
+    for start in range(0, n, 20_000):
+        block = x[start : start + 20_000]
+        squared = block**2
+        beta += np.sum(squared.T @ squared) - 2 * np.sum((block @ sample) * block) + len(block) * np.sum(sample**2)
+    beta = min(beta / (n * n * c), delta)
+    shrinkage = beta / delta if delta > 0 else 1.0
+    covariance = shrinkage * target + (1 - shrinkage) * sample
+    return mean.astype(np.float32), np.linalg.inv(covariance).astype(np.float32)
+
+
+def slice_score(features: np.ndarray, mean: np.ndarray, precision: np.ndarray,
+                percentile: float = POSITION_PERCENTILE) -> float:
+    """The `percentile` of the Mahalanobis distances of one slice's positions."""
+    centred = features - mean
+    distances = np.sqrt(np.maximum(np.einsum("pc,cd,pd->p", centred, precision, centred), 0.0))
+    return float(np.percentile(distances, percentile))
+
+
+def image_score(slice_features: list[np.ndarray], mean: np.ndarray, precision: np.ndarray,
+                percentile: float = POSITION_PERCENTILE) -> float:
+    """The median of the slices' scores: one image's distance from the training data."""
+    return float(np.median([slice_score(f, mean, precision, percentile) for f in slice_features]))
+
+
+def load_statistics(card: ModelCard) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, precision) from the package's statistics file, after its sha256 matches the card."""
+    from safetensors.numpy import load_file
+
+    from radview.ai.registry import sha256_of
+
+    section = card.conformance or {}
+    path = card.folder / section["statistics_file"]
+    if not path.is_file():
+        raise CardError(f"{path}: the input-conformance statistics are missing")
+    if sha256_of(path) != section["sha256"]:
+        raise CardError(f"{path}: checksum mismatch; the input check cannot be trusted, so the model is not run")
+    tensors = load_file(str(path))
+    return tensors["mean"], tensors["precision"]
+
+
+def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str = "cpu") -> ConformanceResult:
+    """Score an image (its SliceInputs) against the card's threshold; no card section: CardError."""
+    section = card.conformance
+    if not section:
+        raise CardError(f"{card.path}: the card has no input-conformance check")
+    mean, precision = load_statistics(card)
+    indices = sampled_slices(int(inputs.voxels.shape[0]), int(section.get("slices_sampled", SLICES_SAMPLED)))
+    features = layer_features(network, card, section["layers"], inputs, indices, device)
+    score = image_score(features, mean, precision, float(section.get("position_percentile", POSITION_PERCENTILE)))
+    threshold = float(section["threshold"])
+    if not np.isfinite(score):  # NaN or infinite voxels: unlike any training image, and not JSON
+        return ConformanceResult(False, None, threshold, len(indices),
+                                 f"{UNLIKE_TRAINING} (the image holds values that are not finite numbers)")
+    passed = bool(score <= threshold)
+    if passed:
+        reason = (f"input check passed: feature distance {score:.1f} within the limit {threshold:.1f} "
+                  f"learned from the training data")
+    else:
+        reason = (f"{UNLIKE_TRAINING} (feature distance {score:.1f} from the training data, limit {threshold:.1f}; "
+                  f"{len(indices)} image(s) checked)")
+    return ConformanceResult(passed, score, threshold, len(indices), reason)
+
+
+def threshold_for(scores: list[float], pass_share: float = 0.99) -> float:
+    """A limit that at least `pass_share` of images like the held-out ones stay within: the
+    empirical quantile, raised to the mean + 3 SD of the held-out scores (a few dozen held-out
+    images cannot show a 99 % quantile on their own; 3 SD covers 99.87 % of a normal spread)."""
+    ordered = np.sort(np.asarray(scores, float))
+    empirical = float(ordered[int(np.ceil(pass_share * len(ordered))) - 1])
+    spread = float(ordered.mean() + 3 * ordered.std(ddof=1)) if len(ordered) > 1 else empirical
+    return max(empirical, spread)
+
+
+def write_statistics(folder: Path, mean: np.ndarray, precision: np.ndarray) -> Path:
+    """Save the Gaussian beside the weights (safetensors: data only, never code)."""
+    from safetensors.numpy import save_file
+
+    path = Path(folder) / STATISTICS_FILE
+    save_file({"mean": np.ascontiguousarray(mean), "precision": np.ascontiguousarray(precision)}, str(path))
+    return path

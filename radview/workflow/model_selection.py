@@ -1,0 +1,71 @@
+"""Which models run on a series, and what each run is recorded as: one rule for every driver.
+
+A model runs automatically only on a series its card's input rules admit
+(radview.ai.input_spec); the reader may run it by hand on another after a warning naming the
+mismatch. Every run passes the card's input-conformance check first (radview.ai.engine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from radview.ai.card import ModelCard
+from radview.ai.input_spec import Mismatch, describe, input_mismatches
+from radview.core.ai_runs import ModelRun, RunOutcome, series_label
+from radview.core.volume import Volume
+
+
+@dataclass
+class SeriesModels:
+    """The models found, sorted for one series: those made for it, and the others with why not."""
+
+    applicable: list[ModelCard] = field(default_factory=list)
+    excluded: list[tuple[ModelCard, list[Mismatch]]] = field(default_factory=list)
+
+    def near_misses(self) -> list[tuple[ModelCard, list[Mismatch]]]:
+        """Excluded models of the series' own modality: the ones a reader would expect to run,
+        so the report says why they did not (a brain model on a CT is not worth a line)."""
+        return [(card, found) for card, found in self.excluded if not any(m.what == "modality" for m in found)]
+
+
+def available_models(model_folders: list[str] | None = None) -> list[ModelCard]:
+    """The usable model packages (the shipped ones and the settings' folders)."""
+    from radview.ai.registry import find_models
+
+    return find_models(model_folders)[0]
+
+
+def models_for(cards: list[ModelCard], volume: Volume) -> SeriesModels:
+    """Sort `cards` by whether their input rules admit `volume`."""
+    sorted_models = SeriesModels()
+    for card in cards:
+        found = input_mismatches(card, volume)
+        if found:
+            sorted_models.excluded.append((card, found))
+        else:
+            sorted_models.applicable.append(card)
+    return sorted_models
+
+
+def volume_label(volume: Volume) -> str:
+    """How the report names the series a volume comes from."""
+    return series_label(volume.series_number, volume.series_description)
+
+
+def not_applicable_run(card: ModelCard, volume: Volume, mismatches: list[Mismatch]) -> ModelRun:
+    """The record of a model not run on a series, with the rules it breaks."""
+    return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume),
+                    RunOutcome.NOT_APPLICABLE, describe(mismatches))
+
+
+def run_record(result, volume: Volume) -> ModelRun:
+    """The record of a finished run (a radview.ai.engine.ModelResult) on `volume`."""
+    card, check = result.card, result.conformance
+    score = None if check is None else check.score
+    threshold = None if check is None else check.threshold
+    if result.input_refused:
+        return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume),
+                        RunOutcome.INPUT_REFUSED, check.reason, 0, bool(result.mismatches), score, threshold)
+    reason = describe(result.mismatches) if result.mismatches else (check.reason if check else "")
+    return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume), RunOutcome.FINDINGS,
+                    reason, len(result.findings), bool(result.mismatches), score, threshold)

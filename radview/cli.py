@@ -131,6 +131,7 @@ def _model_folders() -> list[str]:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from radview.ai.input_spec import RANGES
     from radview.ai.registry import find_models
 
     cards, refused = find_models(_model_folders())
@@ -138,13 +139,24 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(json.dumps({
             "models": [{"id": c.id, "version": c.version, "task": c.task, "modalities": c.modalities,
                         "dimensions": c.dimensions, "folder": str(c.folder), "sha256": c.weights_sha256,
-                        "metrics": c.metrics.get("headline", {}), "notice": c.notice} for c in cards],
+                        "metrics": c.metrics.get("headline", {}), "notice": c.notice,
+                        "made_for": {k: v for k, v in c.raw["applies_to"].items() if k != "note"},
+                        "input_check": {k: c.conformance.get(k) for k in ("method", "threshold", "profile_threshold",
+                                                                          "check_images")}} for c in cards],
             "refused": [{"folder": str(r.folder), "reason": r.reason} for r in refused],
         }, indent=2))
         return 0
     for card in cards:
         print(card.summary())
         print(f"    {card.folder}  sha256 {card.weights_sha256[:16]}...  {card.notice}")
+        rules = {k: v for k, v in card.raw["applies_to"].items() if k not in ("note", "modalities", "dimensions")}
+        print("    made for: " + "; ".join(
+            f"{k} {v[0]}-{v[1]}" if k in RANGES else f"{k} {'/'.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in rules.items()))
+        checked = card.conformance.get("check_images", {})
+        print(f"    input check: feature limit {card.conformance.get('threshold')}, intensity-profile limit "
+              f"{card.conformance.get('profile_threshold')}; held-out test images passing: "
+              f"{checked.get('passed')} of {checked.get('images')}")
     for r in refused:
         print(f"refused {r.folder}: {r.reason}", file=sys.stderr)
     if not cards:
@@ -183,8 +195,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     section = learn_conformance(Path(args.model_dir), cases["train"], held_out, checked, data, progress=print_progress)
     end_progress()
     check = section["check_images"]
-    print(f"input check of {card.id}: limit {section['threshold']} (held-out images: {section['threshold_images']['passed']} "
-          f"of {section['threshold_images']['images']} pass)"
+    print(f"input check of {card.id}: feature limit {section['threshold']}, intensity-profile limit "
+          f"{section['profile_threshold']} (held-out images: {section['threshold_images']['passed']} of "
+          f"{section['threshold_images']['images']} pass)"
           + (f"; test images: {check['passed']} of {check['images']} pass" if check["images"] else ""))
     return 0
 

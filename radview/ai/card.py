@@ -115,9 +115,10 @@ def _conformance(raw: dict, path: Path) -> dict:
     layers = section.get("layers")
     if not isinstance(layers, list) or not layers or not all(isinstance(n, str) and n for n in layers):
         raise CardError(f"{path}: conformance.layers should name the network layers the check reads")
-    threshold = section.get("threshold")
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not math.isfinite(threshold) or threshold <= 0:
-        raise CardError(f"{path}: conformance.threshold should be a positive number, not {threshold!r}")
+    for key in ("threshold", "profile_threshold"):
+        limit = section.get(key)
+        if not isinstance(limit, (int, float)) or isinstance(limit, bool) or not math.isfinite(limit) or limit <= 0:
+            raise CardError(f"{path}: conformance.{key} should be a positive number, not {limit!r}")
     return section
 
 

@@ -1,18 +1,22 @@
 """Input conformance: is this image like the data the model was trained on?
 
 A model trained on RadView's synthetic phantoms is wrong and confident on a real patient's
-images, so before any finding is shown the input is compared with the training data in the
-network's own feature space: the features of the network's deepest layer (the U-Net
-bottleneck), one vector per bottleneck position, are scored by their Mahalanobis distance from
-a Gaussian fitted to the training images' features (Lee et al., "A Simple Unified Framework for
-Detecting Out-of-Distribution Samples and Adversarial Attacks", NeurIPS 2018; per position as in
-PaDiM, Defard et al. 2020). A slice scores the given percentile of its positions' distances, an
-image the median over a fixed sample of its slices. The threshold is chosen on held-out images
-of the training distribution (never used for the fit) so that at least 99 % of them pass.
+images, so before any finding is shown the input is compared with the training data twice:
 
-The fit and the threshold are made by `radview train` (radview.ai.train) and stored in the
-model package: the threshold and how it was chosen in the card's "conformance" section, the
-Gaussian (mean and precision matrix) in the safetensors file the card names, with its sha256.
+- in the network's own feature space: each encoder layer's output, pooled to the bottleneck
+  grid (mean and root mean square), one vector per bottleneck position, scored by its
+  Mahalanobis distance from a Gaussian fitted to the training images' vectors (Lee et al., "A
+  Simple Unified Framework for Detecting Out-of-Distribution Samples and Adversarial Attacks",
+  NeurIPS 2018; several layers per position as in PaDiM, Defard et al. 2020). A slice scores a
+  percentile of its positions' distances, an image the median over a sample of its slices;
+- by its intensity profile: the share of each slice's normalised input in each intensity band,
+  scored the same way against the training slices' profiles (what the image is made of).
+
+An image passes when both stay within the card's limits, chosen on held-out images of the
+training distribution (never used for the fit) so that at least 99 % of them pass. The fit and
+the limits are made by `radview train` (radview.ai.conformance_training) and kept in the model
+package: the limits and how they were chosen in the card's "conformance" section, the Gaussians
+in the safetensors file it names, with its sha256 (docs/ai-inputs.md).
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ import numpy as np
 from radview.ai.card import CardError, ModelCard
 from radview.ai.predict import SliceInputs
 
-METHOD = "mahalanobis-bottleneck"
+METHOD = "mahalanobis-encoder-features+intensity-profile"
 STATISTICS_FILE = "conformance.safetensors"
 SLICES_SAMPLED = 24  # slices of a volume that are checked (evenly spaced); all when fewer
 POSITION_PERCENTILE = 75.0  # a slice's score: this percentile of its positions' distances (a quarter of
 # the image unlike the training data is enough to fail; chosen on real and phantom images, docs/ai-inputs.md)
 MAX_FIT_POSITIONS = 400_000  # positions drawn for the Gaussian fit (memory, not accuracy)
+HISTOGRAM_BINS = 16  # intensity bands of the profile (over 0..1, or -3..3 SD for z-scored MR)
+SPREAD_SD = 4.0  # the limit is at least the held-out mean + this many SD
 UNLIKE_TRAINING = "this image is unlike the data the model was trained on; no AI findings are shown"
 
 
@@ -189,8 +195,39 @@ def image_score(slice_features: list[np.ndarray], mean: np.ndarray, precision: n
     return float(np.median([slice_score(f, mean, precision, percentile) for f in slice_features]))
 
 
-def load_statistics(card: ModelCard) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, precision) from the package's statistics file, after its sha256 matches the card."""
+def intensity_profiles(card: ModelCard, inputs: SliceInputs, indices: np.ndarray) -> np.ndarray:
+    """(slices, HISTOGRAM_BINS) share of each slice's normalised network input per intensity band:
+    what the image is made of (air, lung, soft tissue, bone on CT). A constant or blank image, or
+    one whose contrast is unlike the training images', has a profile none of them has, even where
+    each of its regions alone looks like some region of a training image."""
+    low, high = (-3.0, 3.0) if card.normalisation["method"] == "zscore" else (0.0, 1.0)
+    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+    profiles = []
+    for k in indices:
+        values = inputs.batch(int(k), int(k) + 1)[0, card.context_slices]  # the slice itself, not its context
+        counts, _ = np.histogram(np.clip(np.nan_to_num(values, nan=low), low, high), edges)
+        profiles.append(counts / max(1, values.size))
+    return np.asarray(profiles, np.float32)
+
+
+def profile_score(profiles: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> float:
+    """The median over slices of the profiles' Mahalanobis distances."""
+    centred = profiles - mean
+    return float(np.median(np.sqrt(np.maximum(np.einsum("sc,cd,sd->s", centred, precision, centred), 0.0))))
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """The two Gaussians of the check: encoder features per position, intensity profile per slice."""
+
+    feature_mean: np.ndarray
+    feature_precision: np.ndarray
+    profile_mean: np.ndarray
+    profile_precision: np.ndarray
+
+
+def load_statistics(card: ModelCard) -> Statistics:
+    """The package's statistics file, after its sha256 matches the card."""
     from safetensors.numpy import load_file
 
     from radview.ai.registry import sha256_of
@@ -202,46 +239,47 @@ def load_statistics(card: ModelCard) -> tuple[np.ndarray, np.ndarray]:
     if sha256_of(path) != section["sha256"]:
         raise CardError(f"{path}: checksum mismatch; the input check cannot be trusted, so the model is not run")
     tensors = load_file(str(path))
-    return tensors["mean"], tensors["precision"]
+    return Statistics(**{name: tensors[name] for name in Statistics.__dataclass_fields__})
 
 
 def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str = "cpu") -> ConformanceResult:
-    """Score an image (its SliceInputs) against the card's threshold; no card section: CardError."""
+    """Score an image (its SliceInputs) against the card's two limits; no card section: CardError."""
     section = card.conformance
     if not section:
         raise CardError(f"{card.path}: the card has no input-conformance check")
-    mean, precision = load_statistics(card)
+    stats = load_statistics(card)
     indices = sampled_slices(int(inputs.voxels.shape[0]), int(section.get("slices_sampled", SLICES_SAMPLED)))
-    features = layer_features(network, card, section["layers"], inputs, indices, device)
-    score = image_score(features, mean, precision, float(section.get("position_percentile", POSITION_PERCENTILE)))
-    threshold = float(section["threshold"])
-    if not np.isfinite(score):  # NaN or infinite voxels: unlike any training image, and not JSON
+    threshold, profile_limit = float(section["threshold"]), float(section["profile_threshold"])
+    if not np.isfinite(inputs.voxels[indices]).all():  # NaN or infinite voxels: unlike any image, and not JSON
         return ConformanceResult(False, None, threshold, len(indices),
                                  f"{UNLIKE_TRAINING} (the image holds values that are not finite numbers)")
-    passed = bool(score <= threshold)
-    if passed:
-        reason = (f"input check passed: feature distance {score:.1f} within the limit {threshold:.1f} "
-                  f"learned from the training data")
-    else:
-        reason = (f"{UNLIKE_TRAINING} (feature distance {score:.1f} from the training data, limit {threshold:.1f}; "
-                  f"{len(indices)} image(s) checked)")
-    return ConformanceResult(passed, score, threshold, len(indices), reason)
+    features = layer_features(network, card, section["layers"], inputs, indices, device)
+    score = image_score(features, stats.feature_mean, stats.feature_precision,
+                        float(section.get("position_percentile", POSITION_PERCENTILE)))
+    profile = profile_score(intensity_profiles(card, inputs, indices), stats.profile_mean, stats.profile_precision)
+    measured = (f"feature distance {score:.1f} (limit {threshold:.1f}), intensity-profile distance {profile:.1f} "
+                f"(limit {profile_limit:.1f}), from the training data; {len(indices)} image(s) checked")
+    if score <= threshold and profile <= profile_limit:
+        return ConformanceResult(True, score, threshold, len(indices), f"input check passed: {measured}")
+    return ConformanceResult(False, score, threshold, len(indices), f"{UNLIKE_TRAINING} ({measured})")
 
 
 def threshold_for(scores: list[float], pass_share: float = 0.99) -> float:
     """A limit that at least `pass_share` of images like the held-out ones stay within: the
-    empirical quantile, raised to the mean + 3 SD of the held-out scores (a few dozen held-out
-    images cannot show a 99 % quantile on their own; 3 SD covers 99.87 % of a normal spread)."""
+    empirical quantile, raised to the mean + 4 SD of the held-out scores when that is higher
+    (a few dozen held-out images show neither a 99 % quantile nor their own spread well; the
+    test images measure the pass rate the limit gives)."""
     ordered = np.sort(np.asarray(scores, float))
     empirical = float(ordered[int(np.ceil(pass_share * len(ordered))) - 1])
-    spread = float(ordered.mean() + 3 * ordered.std(ddof=1)) if len(ordered) > 1 else empirical
+    spread = float(ordered.mean() + SPREAD_SD * ordered.std(ddof=1)) if len(ordered) > 1 else empirical
     return max(empirical, spread)
 
 
-def write_statistics(folder: Path, mean: np.ndarray, precision: np.ndarray) -> Path:
-    """Save the Gaussian beside the weights (safetensors: data only, never code)."""
+def write_statistics(folder: Path, statistics: Statistics) -> Path:
+    """Save the Gaussians beside the weights (safetensors: data only, never code)."""
     from safetensors.numpy import save_file
 
     path = Path(folder) / STATISTICS_FILE
-    save_file({"mean": np.ascontiguousarray(mean), "precision": np.ascontiguousarray(precision)}, str(path))
+    save_file({name: np.ascontiguousarray(getattr(statistics, name)) for name in Statistics.__dataclass_fields__},
+              str(path))
     return path

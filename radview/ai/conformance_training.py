@@ -1,21 +1,23 @@
 """Learn a model's input-conformance check from its training data (part of `radview train`).
 
-The Gaussian of the bottleneck features is fitted on the training patients; the threshold is
-chosen on held-out patients of the same distribution that the fit never saw (the validation
-patients and, for phantoms, the recipe's extra "conformance" seeds) so that at least 99 % of
-them pass; the test patients then measure the pass rate. Everything goes into the package: the
-statistics file and the card's "conformance" section (radview.ai.conformance).
+Both Gaussians (encoder features, intensity profiles) are fitted on the training patients; each
+limit is chosen on held-out patients of the same distribution that the fit never saw (the
+validation patients and, for phantoms, the recipe's extra "conformance" seeds) so that at least
+99 % of them pass; the test patients then measure the pass rate of the two limits together.
+Everything goes into the package: the statistics file and the card's "conformance" section
+(radview.ai.conformance).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from radview.ai import conformance
-from radview.ai.card import load_card, save_card
+from radview.ai.card import ModelCard, load_card, save_card
 from radview.ai.datasets import Case
 from radview.ai.predict import SliceInputs
 from radview.ai.registry import load_network, sha256_of
@@ -24,69 +26,89 @@ from radview.core.progress import CancelToken, ProgressCallback, report
 PASS_SHARE = 0.99
 
 
-def _case_features(network, card, layers: list[str], case: Case) -> list[np.ndarray]:
+@dataclass
+class _Measured:
+    features: list[np.ndarray]  # per sampled slice: (positions, channels)
+    profiles: np.ndarray  # (sampled slices, bins)
+
+
+def _measure(network, card: ModelCard, layers: list[str], case: Case) -> _Measured:
     from radview.ai.engine import input_scale
     from radview.ai.evaluate import case_volume
 
     volume = case_volume(case, card.modalities[0])
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
-    return conformance.layer_features(network, card, layers, inputs, conformance.sampled_slices(volume.shape[0]))
+    indices = conformance.sampled_slices(volume.shape[0])
+    return _Measured(conformance.layer_features(network, card, layers, inputs, indices),
+                     conformance.intensity_profiles(card, inputs, indices))
+
+
+def _scores(measured: dict[str, _Measured], stats: conformance.Statistics) -> dict[str, tuple[float, float]]:
+    return {patient: (conformance.image_score(m.features, stats.feature_mean, stats.feature_precision),
+                      conformance.profile_score(m.profiles, stats.profile_mean, stats.profile_precision))
+            for patient, m in measured.items()}
+
+
+def _summary(scores: dict[str, tuple[float, float]], threshold: float, profile_threshold: float) -> dict:
+    passed = [f <= threshold and p <= profile_threshold for f, p in scores.values()]
+    return {"images": len(scores), "passed": int(sum(passed)),
+            "pass_share": round(float(np.mean(passed)), 4) if passed else None,
+            "feature_score_max": round(max(f for f, _ in scores.values()), 3) if scores else None,
+            "profile_score_max": round(max(p for _, p in scores.values()), 3) if scores else None}
 
 
 def learn_conformance(model_dir: Path, fit_cases: list[Case], threshold_cases: list[Case], check_cases: list[Case],
                       data: str, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> dict:
-    """Fit, choose the threshold, measure the pass rate; write the statistics and the card's
+    """Fit, choose the limits, measure the pass rate; write the statistics and the card's
     section; return that section. `data` says in words what the cases are."""
-    import torch
-
     model_dir = Path(model_dir)
     card = load_card(model_dir / "model.json")
     network = load_network(card)
     layers = conformance.feature_layers(network, card)
-    total = len(fit_cases) + len(threshold_cases) + len(check_cases)
-    done = 0
+    total, done = len(fit_cases) + len(threshold_cases) + len(check_cases), 0
 
-    def step(case: Case) -> list[np.ndarray]:
+    def measure(case: Case) -> _Measured:
         nonlocal done
         if cancel is not None:
             cancel.raise_if_cancelled()
-        features = _case_features(network, card, layers, case)
+        measured = _measure(network, card, layers, case)
         done += 1
         report(progress, done, total, f"input check for {card.id}: {case.patient}")
-        return features
+        return measured
 
-    torch.manual_seed(0)
-    fitted = np.concatenate([f for case in fit_cases for f in step(case)])
-    rng = np.random.default_rng(0)
-    if len(fitted) > conformance.MAX_FIT_POSITIONS:
-        fitted = fitted[rng.choice(len(fitted), conformance.MAX_FIT_POSITIONS, replace=False)]
-    mean, precision = conformance.fit_gaussian(fitted)
-    held_out = {c.patient: conformance.image_score(step(c), mean, precision) for c in threshold_cases}
-    threshold = conformance.threshold_for(list(held_out.values()), PASS_SHARE)
-    checked = {c.patient: conformance.image_score(step(c), mean, precision) for c in check_cases}
-    statistics = conformance.write_statistics(model_dir, mean, precision)
+    fit = [measure(c) for c in fit_cases]
+    features = np.concatenate([f for m in fit for f in m.features])
+    if len(features) > conformance.MAX_FIT_POSITIONS:
+        features = features[np.random.default_rng(0).choice(len(features), conformance.MAX_FIT_POSITIONS, replace=False)]
+    stats = conformance.Statistics(*conformance.fit_gaussian(features),
+                                   *conformance.fit_gaussian(np.concatenate([m.profiles for m in fit])))
+    held_out = _scores({c.patient: measure(c) for c in threshold_cases}, stats)
+    threshold = conformance.threshold_for([f for f, _ in held_out.values()], PASS_SHARE)
+    profile_threshold = conformance.threshold_for([p for _, p in held_out.values()], PASS_SHARE)
+    checked = _scores({c.patient: measure(c) for c in check_cases}, stats)
+    statistics = conformance.write_statistics(model_dir, stats)
     section = {
         "method": conformance.METHOD,
-        "description": ("Mahalanobis distance of the network's encoder features (each layer pooled to the "
-                        "bottleneck grid, mean and RMS) from a Gaussian fitted to the training images; a slice "
-                        f"scores the {conformance.POSITION_PERCENTILE:.0f}th percentile over its positions, an image "
-                        f"the median over up to {conformance.SLICES_SAMPLED} evenly spaced slices"),
+        "description": (
+            "Two Mahalanobis distances from the training images, both within their limits to pass: the network's "
+            "encoder features (each encoder layer pooled to the bottleneck grid, mean and RMS, one vector per "
+            f"position; a slice scores the {conformance.POSITION_PERCENTILE:.0f}th percentile over its positions) "
+            f"and the intensity profile (share of the normalised input in {conformance.HISTOGRAM_BINS} bands per "
+            f"slice); an image scores the median over up to {conformance.SLICES_SAMPLED} evenly spaced slices"),
         "layers": layers,
         "position_percentile": conformance.POSITION_PERCENTILE,
         "slices_sampled": conformance.SLICES_SAMPLED,
         "threshold": round(threshold, 4),
-        "threshold_rule": (f"the {PASS_SHARE:.0%} quantile of the held-out images' scores, raised to their mean + 3 SD "
-                           "when that is higher"),
+        "profile_threshold": round(profile_threshold, 4),
+        "threshold_rule": (f"each limit: the {PASS_SHARE:.0%} quantile of the held-out images' scores, raised to "
+                           f"their mean + {conformance.SPREAD_SD:g} SD when that is higher"),
         "statistics_file": statistics.name,
         "sha256": sha256_of(statistics),
         "data": data,
-        "fitted_on": {"images": len(fit_cases), "feature_vectors": int(len(fitted))},
-        "threshold_images": {"images": len(held_out), "passed": sum(v <= threshold for v in held_out.values()),
-                             "score_max": round(max(held_out.values()), 3)},
-        "check_images": {"images": len(checked), "passed": int(sum(v <= threshold for v in checked.values())),
-                         "pass_share": round(float(np.mean([v <= threshold for v in checked.values()])), 4)
-                         if checked else None,
-                         "score_max": round(max(checked.values()), 3) if checked else None},
+        "fitted_on": {"images": len(fit_cases), "feature_vectors": int(len(features)),
+                      "profiles": int(sum(len(m.profiles) for m in fit))},
+        "threshold_images": _summary(held_out, threshold, profile_threshold),
+        "check_images": _summary(checked, threshold, profile_threshold),
         "made_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     raw = dict(load_card(model_dir / "model.json").raw)

@@ -22,7 +22,10 @@ class ModelChoiceDialog(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("modelChoices")
         self.list.setWordWrap(True)
-        entries = [(card, []) for card in models.applicable] + list(models.excluded)
+        # made for it first, then the same modality's (what a reader would try), then the rest
+        near = models.near_misses()
+        entries = ([(card, []) for card in models.applicable] + near
+                   + [entry for entry in models.excluded if entry not in near])
         for card, mismatches in entries:
             verdict = "made for this series" if not mismatches else f"not made for this series: {describe(mismatches)}"
             item = QListWidgetItem(f"{card.id} {card.version} — {verdict}")

@@ -41,3 +41,42 @@ def test_opening_an_mr_runs_the_brain_model_and_the_window_stays_responsive(qtbo
     gaps_ms = np.diff(ticks) * 1000
     assert len(ticks) > 10 and gaps_ms.max() < 100, f"the event loop stalled {gaps_ms.max():.0f} ms during inference"
     QThreadPool.globalInstance().waitForDone(10_000)
+
+
+def test_a_series_the_model_was_not_made_for_says_why_and_runs_by_hand_after_a_warning(
+        qtbot, window, demo_study, tmp_path, monkeypatch):
+    """The demo MR relabelled as T1: not run on open; the review dock says why; AI > Run a Model
+    by Hand warns with the mismatch, then runs it (the pixels are a phantom's, so the input check
+    passes) and the run is recorded as the reader's."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from radview.ai.warmup import warm_up
+    from radview.gui import model_choice_dialog
+    from tests.workflow.test_input_refusal import _as_t1, _relabelled
+
+    warm_up()
+    folder = _relabelled(demo_study, tmp_path / "t1", _as_t1)
+    window.settings.run_models_on_open = True
+    open_via_menu(qtbot, window, folder, monkeypatch)
+    statements = window.review_dock.ai_statements
+    qtbot.waitUntil(lambda: statements.isVisible(), timeout=60_000)
+    assert "mr-brain-tumor" in statements.text() and "sequence T1" in statements.text()
+    assert window.findings_panel.topLevelItemCount() == 0
+
+    warnings: list[str] = []
+
+    def answer(parent, title, text, *args):
+        warnings.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(model_choice_dialog.QMessageBox, "warning", answer)
+    monkeypatch.setattr(model_choice_dialog.ModelChoiceDialog, "exec", lambda self: (self._run(), self.result())[1])
+    with qtbot.waitSignal(window.model_finished, timeout=120_000) as finished:
+        window.action_run_model_by_hand()
+    assert warnings and "sequence T1" in warnings[0] and "made for FLAIR" in warnings[0]
+    result = finished.args[0]
+    assert result.card.id == "mr-brain-tumor" and result.findings and not result.input_refused
+    run = window.session.review.model_runs[f"mr-brain-tumor|{result.findings[0].series_instance_uid}"]
+    assert run.by_hand and "sequence T1" in run.statement()
+    assert window.findings_panel.topLevelItemCount() == len(result.findings)
+    QThreadPool.globalInstance().waitForDone(10_000)

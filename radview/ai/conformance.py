@@ -184,9 +184,13 @@ def fit_gaussian(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def slice_score(features: np.ndarray, mean: np.ndarray, precision: np.ndarray,
                 percentile: float = POSITION_PERCENTILE) -> float:
     """The `percentile` of the Mahalanobis distances of one slice's positions."""
-    centred = features - mean
-    distances = np.sqrt(np.maximum(np.einsum("pc,cd,pd->p", centred, precision, centred), 0.0))
-    return float(np.percentile(distances, percentile))
+    return float(np.percentile(_distances(features, mean, precision), percentile))
+
+
+def _distances(rows: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of each row (one matrix product, not a per-row loop)."""
+    centred = rows - mean
+    return np.sqrt(np.maximum(((centred @ precision) * centred).sum(axis=1), 0.0))
 
 
 def image_score(slice_features: list[np.ndarray], mean: np.ndarray, precision: np.ndarray,
@@ -212,8 +216,7 @@ def intensity_profiles(card: ModelCard, inputs: SliceInputs, indices: np.ndarray
 
 def profile_score(profiles: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> float:
     """The median over slices of the profiles' Mahalanobis distances."""
-    centred = profiles - mean
-    return float(np.median(np.sqrt(np.maximum(np.einsum("sc,cd,sd->s", centred, precision, centred), 0.0))))
+    return float(np.median(_distances(profiles, mean, precision)))
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,11 @@ def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str
     if not np.isfinite(inputs.voxels[indices]).all():  # NaN or infinite voxels: unlike any image, and not JSON
         return ConformanceResult(False, None, threshold, len(indices),
                                  f"{UNLIKE_TRAINING} (the image holds values that are not finite numbers)")
+    sampled = inputs.voxels[indices]
+    if float(np.percentile(sampled, 99.5)) - float(np.percentile(sampled, 0.5)) <= 0:
+        # a blank image: every network input is one value, which no learned statistic can judge
+        return ConformanceResult(False, None, threshold, len(indices),
+                                 f"{UNLIKE_TRAINING} (the image is blank: one value throughout)")
     features = layer_features(network, card, section["layers"], inputs, indices, device)
     score = image_score(features, stats.feature_mean, stats.feature_precision,
                         float(section.get("position_percentile", POSITION_PERCENTILE)))

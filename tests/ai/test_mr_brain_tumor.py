@@ -92,7 +92,8 @@ def test_cancel_stops_within_a_second(card, demo_mr):
 
 
 def test_a_short_training_run_goes_through_the_real_code(tmp_path):
-    from radview.ai.card import load_card
+    from radview.ai.card import CardError, load_card
+    from radview.ai.conformance_training import learn_conformance
     from radview.ai.registry import check_package
     from radview.ai.train import train_model
     from radview.workflow.training_data import recipe_split
@@ -104,11 +105,20 @@ def test_a_short_training_run_goes_through_the_real_code(tmp_path):
     recipe.update(train_seeds=[1000], validation_seeds=[1016], validate_every=2, batch_size=2)
     (folder / "model.json").write_text(json.dumps(card))
     before = (folder / "weights.safetensors").read_bytes()
-    run = train_model(folder, recipe_split(load_card(folder / "model.json")), iterations=3)
+    split = recipe_split(load_card(folder / "model.json"))
+    run = train_model(folder, split, iterations=3)
     assert run["steps_run"] == 3 and 0 <= run["best_validation_dice"] <= 1
     assert (folder / "weights.safetensors").read_bytes() != before
-    check_package(folder)  # the new weights match the card's new sha256
     assert load_card(folder / "model.json").training["last_run"]["steps_run"] == 3
+    # the new weights need a new input check: the old statistics no longer belong to them
+    with pytest.raises(CardError, match="no input-conformance check"):
+        check_package(folder)
+    old_check = (folder / "conformance.safetensors").read_bytes()
+    section = learn_conformance(folder, split["train"], split["validation"], [], "one phantom each")
+    assert (folder / "conformance.safetensors").read_bytes() != old_check
+    assert section["threshold_images"] == {**section["threshold_images"], "images": 1, "passed": 1}
+    card = check_package(folder)  # weights and statistics match the card's sha256s
+    assert card.conformance["threshold"] == section["threshold"] > 0
 
 
 def test_fine_tuning_on_a_sites_dicom_and_nifti_masks(tmp_path, demo_study):
@@ -117,6 +127,7 @@ def test_fine_tuning_on_a_sites_dicom_and_nifti_masks(tmp_path, demo_study):
 
     from radview.workflow.training_data import site_cases
     from radview.ai.card import load_card
+    from radview.ai.conformance_training import learn_conformance
     from radview.ai.registry import check_package
     from radview.ai.train import split_by_patient, train_model
 
@@ -137,4 +148,5 @@ def test_fine_tuning_on_a_sites_dicom_and_nifti_masks(tmp_path, demo_study):
     (folder / "model.json").write_text(json.dumps(card))
     run = train_model(folder, split, iterations=2, init_from_card_weights=True)
     assert run["fine_tuned_from_previous_weights"] and run["best_validation_dice"] > 0.5  # starts from good weights
+    learn_conformance(folder, split["train"], split["validation"], [], "the site's patients")  # as radview train does
     check_package(folder)

@@ -143,6 +143,9 @@ def write_measurement_report(findings: list[ReportedFinding], evidence: list[Dat
         observer_person_context=hd.sr.ObserverContext(
             observer_type=codes.DCM.Person,
             observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=reader_name)))
+    if not groups:  # TID 1500 needs one measurement group: an empty image-level one (TID 1501) says none
+        groups = [hd.sr.MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=hd.sr.TrackingIdentifier(uid=new_uid(), identifier="No accepted finding"))]
     content = hd.sr.MeasurementReport(
         observation_context=observation, procedure_reported=_coded(IMAGING_PROCEDURE), imaging_measurements=groups)
     if statements:

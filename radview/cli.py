@@ -67,6 +67,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_inputs(args: argparse.Namespace) -> int:
+    from radview.workflow.input_report import input_report
+
+    verdicts = input_report(Path(args.path), _model_folders(), progress=print_progress)
+    end_progress()
+    if args.json:
+        Path(args.json).write_text(json.dumps([v.to_dict() for v in verdicts], indent=2) + "\n", encoding="utf-8")
+    for v in verdicts:
+        print(f"{v.series}  {v.model}\n    rules: {v.rules}\n    check: {v.check}")
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from radview.core.audit import verify_audit_log
     from radview.core.workspace import StudyWorkspace
@@ -316,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     p.set_defaults(func=cmd_doctor)
 
+    p = sub.add_parser("inputs", help="for every series: was each model made for it, and are the images like its "
+                                      "training data (measured; no findings are made)")
+    p.add_argument("path", help="DICOM folder, file or DICOMDIR")
+    p.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
+    p.set_defaults(func=cmd_inputs)
+
     p = sub.add_parser("audit", help="verify a study's audit log (hash chain) and report tampering")
     p.add_argument("study_uid", help="StudyInstanceUID")
     p.set_defaults(func=cmd_audit)
@@ -346,7 +364,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "anonymize", "pacs", "doctor", "audit", "bench"}
+COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "inputs", "anonymize", "pacs", "doctor", "audit", "bench"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,6 +147,15 @@ def run_model(
                        list(mismatches or []))
 
 
+def check_input(card: ModelCard, volume: Volume, device_setting: str = "auto") -> ConformanceResult:
+    """The card's input check alone on `volume` (no inference): `radview inputs` reports it."""
+    warm_up()
+    device = choose_device(device_setting)
+    with _device_lock:
+        inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
+        return _spacing_unknown(card, volume) or check_conformance(_network(card, device), card, inputs, device)
+
+
 def _spacing_unknown(card: ModelCard, volume: Volume) -> ConformanceResult | None:
     """A model that resamples to a pixel spacing cannot prepare an image whose spacing is not
     known (ImagerPixelSpacing 0 or absent): refused even when the reader runs it by hand."""

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 from radview.ai.card import ModelCard
 from radview.ai.input_spec import Mismatch, describe, input_mismatches
+
+__all__ = ["SeriesModels", "available_models", "describe", "input_mismatches", "models_for", "not_applicable_run",
+           "run_record", "volume_label"]
 from radview.core.ai_runs import ModelRun, RunOutcome, series_label
 from radview.core.volume import Volume
 

@@ -113,3 +113,16 @@ def test_the_refusal_is_audited_and_triage_does_not_call_the_study_positive(refu
     _review_state(entry, home / "data")
     assert entry.ai_positive is False and entry.ai_refused == 1
     assert "no AI result" in entry.ai_summary
+
+
+def test_radview_inputs_reports_rules_and_measured_check_per_model(demo_study, tmp_path):
+    """The demo MR relabelled as T1: the rules exclude it, and the check (phantom pixels) passes."""
+    folder = _relabelled(demo_study, tmp_path / "t1", _as_t1)
+    done = radview_command(tmp_path / "home", "inputs", str(folder), "--json", str(tmp_path / "inputs.json"))
+    assert done.returncode == 0, done.stderr
+    verdicts = {v["model"].split()[0]: v for v in json.loads((tmp_path / "inputs.json").read_text())}
+    assert set(verdicts) == {"mr-brain-tumor", "ct-nodule", "cxr-nodule"}
+    brain = verdicts["mr-brain-tumor"]
+    assert "sequence T1" in brain["rules"] and brain["check_passed"] and "feature distance" in brain["check"]
+    assert "modality MR; made for CT" in verdicts["ct-nodule"]["rules"] and not verdicts["ct-nodule"]["check_passed"]
+    assert "sequence T1" in done.stdout

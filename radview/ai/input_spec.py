@@ -59,7 +59,8 @@ def _range(applies: dict, key: str, value: float | None, unit: str) -> Mismatch 
     if value is None or not math.isfinite(value):
         return Mismatch(what, f"{what} unknown; made for {low:g}-{high:g}{unit}")
     if not low <= value <= high:
-        return Mismatch(what, f"{what} {value:.3g}{unit}; made for {low:g}-{high:g}{unit}")
+        shown = f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+        return Mismatch(what, f"{what} {shown}{unit}; made for {low:g}-{high:g}{unit}")
     return None
 
 

@@ -92,12 +92,16 @@ def _by_parameters(a: Acquisition) -> str:
 def mr_sequence(acquisition: Acquisition, description: str = "") -> tuple[str, str]:
     """(sequence, how it was told) of an MR series. When the description and the parameters
     disagree the answer is "unknown", and the explanation names both."""
-    named = _by_description(f"{description} {acquisition.protocol_name}")
+    by_description = _by_description(description)
+    by_protocol = _by_description(acquisition.protocol_name)
+    named = by_description if by_description != UNKNOWN else by_protocol
+    source = (f"the series description '{description}'" if by_description != UNKNOWN
+              else f"the protocol name '{acquisition.protocol_name}'")
     measured = _by_parameters(acquisition)
     if named != UNKNOWN and measured != UNKNOWN and named != measured:
-        return UNKNOWN, f"the description says {named} but TR/TE/TI say {measured}"
+        return UNKNOWN, f"{source} says {named} but TR/TE/TI say {measured}"
     if named != UNKNOWN:
-        return named, f"from the series description '{description or acquisition.protocol_name}'"
+        return named, f"from {source}"
     if measured != UNKNOWN:
         return measured, "from TR/TE/TI and the scanning sequence"
     return UNKNOWN, "neither the description nor TR/TE/TI name the sequence"

@@ -108,6 +108,10 @@ class Review:
         """What a model did with a series, and its findings when it ran. A run that happened
         replaces that model's unreviewed findings on the series (none stay from an earlier run
         when the input is now refused, or nothing is found); a series it was not run on keeps them."""
+        earlier = self.model_runs.get(run.key)
+        if run.outcome is RunOutcome.NOT_APPLICABLE and earlier is not None and (
+                earlier == run or earlier.outcome is not RunOutcome.NOT_APPLICABLE):
+            return  # reopening a series says nothing new; a run the reader made by hand stays on record
         if run.outcome is not RunOutcome.NOT_APPLICABLE:
             stale = [k for k, item in self.items.items()
                      if item.original.model_id == run.model_id and item.status is ReviewStatus.UNREVIEWED

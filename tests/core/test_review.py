@@ -112,3 +112,26 @@ def test_a_signed_report_is_locked_and_an_amendment_is_a_new_version():
     amended.reader_edit("findings", "<p>addendum</p>")
     assert report.sections["findings"].html == "<p>one</p>"
     assert Report.from_dict(json.loads(json.dumps(amended.to_dict()))) == amended
+
+
+def test_model_runs_replace_stale_findings_and_are_kept_with_the_review():
+    from radview.core.ai_runs import ModelRun, RunOutcome
+
+    review = Review("Dr A")
+    first = _finding(1)
+    ran = ModelRun(first.model_id, first.model_version, first.series_instance_uid, "series 2", RunOutcome.FINDINGS,
+                   "input check passed", 1)
+    review.record_model_run(ran, [first])
+    assert list(review.items) == [first.id]
+    # reopening the series: a not-applicable record never hides a run that happened
+    review.record_model_run(ModelRun(first.model_id, first.model_version, first.series_instance_uid, "series 2",
+                                     RunOutcome.NOT_APPLICABLE, "sequence T1; made for FLAIR"))
+    assert review.model_runs[ran.key] == ran and list(review.items) == [first.id]
+    # a re-run whose input is refused leaves none of the earlier, unreviewed findings
+    refused = ModelRun(first.model_id, first.model_version, first.series_instance_uid, "series 2",
+                       RunOutcome.INPUT_REFUSED, "this image is unlike the data the model was trained on", 0)
+    review.record_model_run(refused, [])
+    assert review.items == {} and review.withheld_runs() == [refused]
+    restored = Review("Dr A")
+    restored.restore(review.to_dict())
+    assert restored.withheld_runs() == [refused]

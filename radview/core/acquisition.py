@@ -92,11 +92,15 @@ def _by_parameters(a: Acquisition) -> str:
 def mr_sequence(acquisition: Acquisition, description: str = "") -> tuple[str, str]:
     """(sequence, how it was told) of an MR series. When the description and the parameters
     disagree the answer is "unknown", and the explanation names both."""
-    by_description = _by_description(description)
-    by_protocol = _by_description(acquisition.protocol_name)
-    named = by_description if by_description != UNKNOWN else by_protocol
-    source = (f"the series description '{description}'" if by_description != UNKNOWN
-              else f"the protocol name '{acquisition.protocol_name}'")
+    # the series description, else the protocol name, else the (pulse) sequence name ("T1TFE")
+    sources = [("the series description", description), ("the protocol name", acquisition.protocol_name),
+               ("the sequence name", acquisition.sequence_name)]
+    named, source = UNKNOWN, ""
+    for field_name, text in sources:
+        named = _by_description(text)
+        if named != UNKNOWN:
+            source = f"{field_name} '{text}'"
+            break
     measured = _by_parameters(acquisition)
     if named != UNKNOWN and measured != UNKNOWN and named != measured:
         return UNKNOWN, f"{source} says {named} but TR/TE/TI say {measured}"

@@ -136,10 +136,13 @@ def _acquisition(ds: Dataset) -> Acquisition:
     """The acquisition attributes (PS3.3 C.8.3.1 MR Image, C.8.2.1 CT Image, C.8.11.5 DX
     Positioning); enhanced MR keeps TR/TE/TI/b in the shared functional groups (C.8.13.5)."""
     shared = _item(ds, "SharedFunctionalGroupsSequence")
-    timing = _item(shared, "MRTimingAndRelatedParametersSequence")
-    echo = _item(shared, "MREchoSequence")
-    modifier = _item(shared, "MRModifierSequence")
-    diffusion = _item(shared, "MRDiffusionSequence")
+    first_frame = _item(ds, "PerFrameFunctionalGroupsSequence")
+
+    def group(sequence: str) -> Dataset | None:  # shared by all frames, else as the first frame has it
+        return _item(shared, sequence) or _item(first_frame, sequence)
+
+    timing, echo = group("MRTimingAndRelatedParametersSequence"), group("MREchoSequence")
+    modifier, diffusion = group("MRModifierSequence"), group("MRDiffusionSequence")
     return Acquisition(
         scanning_sequence=_joined(ds, "ScanningSequence"),
         sequence_variant=_joined(ds, "SequenceVariant"),

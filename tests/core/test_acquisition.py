@@ -35,6 +35,12 @@ def test_tr_te_ti_name_the_sequence_when_the_description_does_not(acquisition: A
     assert mr_sequence(acquisition, "")[0] == expected
 
 
+def test_the_protocol_and_sequence_names_speak_when_the_description_is_silent():
+    assert mr_sequence(Acquisition(protocol_name="t2_tirm_tra_dark-fluid"), "")[0] == FLAIR
+    sequence, how = mr_sequence(Acquisition(sequence_name="T1TFE"), "MR")  # Philips pulse sequence name
+    assert sequence == T1 and "sequence name 'T1TFE'" in how
+
+
 def test_a_description_that_contradicts_the_physics_is_not_trusted():
     t1_physics = Acquisition(scanning_sequence="GR\\IR", inversion_time_ms=900, echo_time_ms=3, repetition_time_ms=2300)
     sequence, how = mr_sequence(t1_physics, "AX FLAIR")

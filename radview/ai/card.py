@@ -78,12 +78,6 @@ class ModelCard:
     def label(self, value: int) -> OutputLabel:
         return next(o for o in self.outputs if o.value == value)
 
-    def applies_to(self, modality: str, body_part: str, is_2d: bool) -> bool:
-        """Whether this model is meant for a series of this modality, body part and shape."""
-        if modality not in self.modalities or is_2d != (self.dimensions == "2d"):
-            return False
-        return not body_part or not self.body_parts or body_part.upper() in self.body_parts
-
     def summary(self) -> str:
         """One line for `radview models`."""
         shown = ", ".join(f"{k} {v}" for k, v in list(self.metrics.get("headline", {}).items())[:3])

@@ -45,14 +45,18 @@ class ConformanceResult:
     """The outcome of the check for one series: the score, the card's limit, and why in words."""
 
     passed: bool
-    score: float | None  # None: the image could not be scored (it cannot be prepared as the model needs)
-    threshold: float
+    score: float | None  # feature distance; None: not scored (the image cannot be prepared as the model needs)
+    threshold: float  # the card's feature limit
     slices_checked: int
-    reason: str  # measured, for the reader: "feature distance 41.3 against a limit of 18.2 ..."
+    reason: str  # measured, for the reader: "feature distance 41.3 (limit 18.2), intensity-profile ..."
+    profile_score: float | None = None  # intensity-profile distance
+    profile_threshold: float | None = None  # the card's profile limit
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "score": None if self.score is None else round(self.score, 3),
-                "threshold": round(self.threshold, 3),
+        def rounded(value: float | None) -> float | None:
+            return None if value is None else round(value, 3)
+        return {"passed": self.passed, "score": rounded(self.score), "threshold": rounded(self.threshold),
+                "profile_score": rounded(self.profile_score), "profile_threshold": rounded(self.profile_threshold),
                 "slices_checked": self.slices_checked, "reason": self.reason}
 
 
@@ -122,6 +126,8 @@ def layer_features(network, card: ModelCard, layers: list[str], inputs: SliceInp
     each average-pooled to the deepest layer's grid, side by side (as PaDiM, Defard et al. 2020)."""
     import torch
 
+    if len(inputs) != inputs.voxels.shape[0]:
+        raise ValueError("the input check reads slices by their number: give it SliceInputs over every slice")
     modules = dict(network.named_modules())
     captured: dict[str, torch.Tensor] = {}
     hooks = [modules[name].register_forward_hook(lambda _m, _i, output, name=name: captured.__setitem__(name, output.detach()))
@@ -267,9 +273,10 @@ def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str
     profile = profile_score(intensity_profiles(card, inputs, indices), stats.profile_mean, stats.profile_precision)
     measured = (f"feature distance {score:.1f} (limit {threshold:.1f}), intensity-profile distance {profile:.1f} "
                 f"(limit {profile_limit:.1f}), from the training data; {len(indices)} image(s) checked")
-    if score <= threshold and profile <= profile_limit:
-        return ConformanceResult(True, score, threshold, len(indices), f"input check passed: {measured}")
-    return ConformanceResult(False, score, threshold, len(indices), f"{UNLIKE_TRAINING} ({measured})")
+    passed = score <= threshold and profile <= profile_limit
+    return ConformanceResult(passed, score, threshold, len(indices),
+                             f"input check passed: {measured}" if passed else f"{UNLIKE_TRAINING} ({measured})",
+                             profile, profile_limit)
 
 
 def threshold_for(scores: list[float], pass_share: float = 0.99) -> float:
@@ -277,6 +284,8 @@ def threshold_for(scores: list[float], pass_share: float = 0.99) -> float:
     empirical quantile, raised to the mean + 4 SD of the held-out scores when that is higher
     (a few dozen held-out images show neither a 99 % quantile nor their own spread well; the
     test images measure the pass rate the limit gives)."""
+    if not scores:
+        raise ValueError("the input check's limit needs at least one held-out patient (a validation patient)")
     ordered = np.sort(np.asarray(scores, float))
     empirical = float(ordered[int(np.ceil(pass_share * len(ordered))) - 1])
     spread = float(ordered.mean() + SPREAD_SD * ordered.std(ddof=1)) if len(ordered) > 1 else empirical

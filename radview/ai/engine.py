@@ -106,11 +106,12 @@ def run_model(
     timings: dict[str, float] = {}
     with _device_lock:
         start = time.perf_counter()
+        conformance = _cannot_prepare(card, volume)
         inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
         network = _network(card, device)
         timings["preprocess_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        conformance = _spacing_unknown(card, volume) or check_conformance(network, card, inputs, device)
+        conformance = conformance or check_conformance(network, card, inputs, device)
         timings["input_check_s"] = time.perf_counter() - start
         if not conformance.passed:
             log.info("%s withheld on series %s: %s", card.id, volume.series_instance_uid, conformance.reason)
@@ -152,18 +153,25 @@ def check_input(card: ModelCard, volume: Volume, device_setting: str = "auto") -
     warm_up()
     device = choose_device(device_setting)
     with _device_lock:
+        refused = _cannot_prepare(card, volume)
+        if refused is not None:
+            return refused
         inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
-        return _spacing_unknown(card, volume) or check_conformance(_network(card, device), card, inputs, device)
+        return check_conformance(_network(card, device), card, inputs, device)
 
 
-def _spacing_unknown(card: ModelCard, volume: Volume) -> ConformanceResult | None:
-    """A model that resamples to a pixel spacing cannot prepare an image whose spacing is not
-    known (ImagerPixelSpacing 0 or absent): refused even when the reader runs it by hand."""
-    if not card.raw["input"].get("pixel_spacing_mm") or volume.pixel_spacing_source or volume.has_patient_geometry:
+def _cannot_prepare(card: ModelCard, volume: Volume) -> ConformanceResult | None:
+    """Images the model's input cannot be made from, refused even when the reader runs it by
+    hand: colour images, and for a model that resamples to a pixel spacing, an image whose
+    spacing is not known (ImagerPixelSpacing 0 or absent)."""
+    if volume.is_rgb:
+        why = "the image is in colour; the model reads greyscale images"
+    elif card.raw["input"].get("pixel_spacing_mm") and not (volume.pixel_spacing_source or volume.has_patient_geometry):
+        why = (f"the image has no pixel spacing, so it cannot be scaled to the {card.raw['input']['pixel_spacing_mm']} mm "
+               "grid the model works on")
+    else:
         return None
-    return ConformanceResult(False, None, float(card.conformance.get("threshold", 0.0)), 0,
-                             f"{UNLIKE_TRAINING} (the image has no pixel spacing, so it cannot be scaled to the "
-                             f"{card.raw['input']['pixel_spacing_mm']} mm grid the model works on)")
+    return ConformanceResult(False, None, float(card.conformance.get("threshold", 0.0)), 0, f"{UNLIKE_TRAINING} ({why})")
 
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:

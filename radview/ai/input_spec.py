@@ -37,6 +37,10 @@ class Mismatch:
 def validate_applies_to(card: ModelCard) -> None:
     """CardError naming the field when the card's input ranges or lists are malformed."""
     applies = card.raw.get("applies_to", {})
+    required = ["pixel_spacing_mm", "matrix"] + (["slice_spacing_mm"] if card.dimensions == "3d" else [])
+    missing = [key for key in required if key not in applies]
+    if missing:  # a model must say which images it was made for, a site's or an imported one alike
+        raise CardError(f"{card.path}: applies_to must name the input ranges {', '.join(missing)} ([low, high])")
     for key in RANGES:
         if key in applies:
             value = applies[key]
@@ -70,6 +74,8 @@ def input_mismatches(card: ModelCard, volume: Volume) -> list[Mismatch]:
     found: list[Mismatch] = []
     if volume.modality not in card.modalities:
         found.append(Mismatch("modality", f"modality {volume.modality or 'unknown'}; made for {'/'.join(card.modalities)}"))
+    if volume.is_rgb:
+        found.append(Mismatch("colour", "a colour image; made for greyscale images"))
     if volume.is_2d != (card.dimensions == "2d"):
         shape = "a single image" if volume.is_2d else f"a stack of {volume.shape[0]} images"
         found.append(Mismatch("dimensions", f"{shape}; made for {'single images' if card.dimensions == '2d' else 'volumes'}"))

@@ -20,7 +20,6 @@ class Acquisition:
     """The acquisition attributes of one image (DICOM keyword in the comment); "" or None = absent."""
 
     scanning_sequence: str = ""  # (0018,0020) e.g. "SE\\IR"
-    sequence_variant: str = ""  # (0018,0021)
     sequence_name: str = ""  # (0018,0024), or PulseSequenceName (0018,9005) of enhanced MR
     inversion_recovery: str = ""  # (0018,9009) YES / NO, enhanced MR
     inversion_time_ms: float | None = None  # (0018,0082)
@@ -67,7 +66,9 @@ def _by_parameters(a: Acquisition) -> str:
     name = a.sequence_name.lower()
     if "ep_b" in name or "diff" in name:
         return DWI
-    inversion = "IR" in a.scanning_sequence.upper().split("\\") or a.inversion_recovery.upper() == "YES"
+    # an inversion time is itself evidence of inversion recovery (some writers leave ScanningSequence SE)
+    inversion = ("IR" in a.scanning_sequence.upper().split("\\") or a.inversion_recovery.upper() == "YES"
+                 or (a.inversion_time_ms is not None and a.inversion_time_ms > 0))
     ti, te, tr = a.inversion_time_ms, a.echo_time_ms, a.repetition_time_ms
     if inversion and ti is not None:
         if ti >= 1500:
@@ -89,6 +90,11 @@ def _by_parameters(a: Acquisition) -> str:
     return UNKNOWN
 
 
+# (named, measured) pairs that agree: FLAIR, DWI and STIR are T2-weighted, so TR/TE alone (no
+# inversion time, no b-value in the header) read them as T2
+_COMPATIBLE = {(FLAIR, T2), (DWI, T2), (STIR, T2)}
+
+
 def mr_sequence(acquisition: Acquisition, description: str = "") -> tuple[str, str]:
     """(sequence, how it was told) of an MR series. When the description and the parameters
     disagree the answer is "unknown", and the explanation names both."""
@@ -102,7 +108,7 @@ def mr_sequence(acquisition: Acquisition, description: str = "") -> tuple[str, s
             source = f"{field_name} '{text}'"
             break
     measured = _by_parameters(acquisition)
-    if named != UNKNOWN and measured != UNKNOWN and named != measured:
+    if named != UNKNOWN and measured != UNKNOWN and named != measured and (named, measured) not in _COMPATIBLE:
         return UNKNOWN, f"{source} says {named} but TR/TE/TI say {measured}"
     if named != UNKNOWN:
         return named, f"from {source}"
@@ -115,9 +121,3 @@ def image_plane(normal: np.ndarray) -> str:
     """"axial", "coronal" or "sagittal": the patient axis (LPS) closest to the slice normal."""
     n = np.abs(np.asarray(normal, float))
     return ("sagittal", "coronal", "axial")[int(np.argmax(n))]
-
-
-def obliquity_deg(normal: np.ndarray) -> float:
-    """The angle between the slice normal and the nearest patient axis, in degrees."""
-    n = np.abs(np.asarray(normal, float))
-    return float(np.degrees(np.arccos(np.clip(n.max() / max(np.linalg.norm(n), 1e-9), -1, 1))))

@@ -11,9 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import Enum
 
-NOT_A_NEGATIVE = "no AI result for this series (not a negative finding)"
-
-
 class RunOutcome(str, Enum):
     FINDINGS = "findings"  # the model ran and its input check passed (it may have found nothing)
     INPUT_REFUSED = "input_refused"  # the image failed the input check: findings withheld
@@ -33,8 +30,10 @@ class ModelRun:
     reason: str
     finding_count: int = 0
     by_hand: bool = False
-    score: float | None = None  # the input check's distance
+    score: float | None = None  # the input check's feature distance
     threshold: float | None = None  # the card's limit for it
+    profile_score: float | None = None  # the input check's intensity-profile distance
+    profile_threshold: float | None = None  # the card's limit for it
 
     @property
     def key(self) -> str:

@@ -94,30 +94,23 @@ class Review:
         """A model's findings for one series. A re-run replaces that model's unreviewed findings
         on the series; the ones the reader already decided on stay as decided."""
         for finding in findings:
-            stale = [k for k, item in self.items.items()
-                     if item.original.model_id == finding.model_id and item.status is ReviewStatus.UNREVIEWED
-                     and item.original.series_instance_uid == finding.series_instance_uid]
-            for key in stale:
-                del self.items[key]
+            self._drop_unreviewed(finding.model_id, finding.series_instance_uid)
         for finding in findings:
             if finding.id not in self.items:
                 self.items[finding.id] = ReviewedFinding(finding)
                 self._log("ai-finding", finding.id, None, self.items[finding.id], finding.model_version)
 
     def record_model_run(self, run: ModelRun, findings: list[Finding] | None = None) -> None:
-        """What a model did with a series, and its findings when it ran. A run that happened
-        replaces that model's unreviewed findings on the series (none stay from an earlier run
-        when the input is now refused, or nothing is found); a series it was not run on keeps them."""
+        """What a model did with a series, and its findings when it ran. The record replaces that
+        model's unreviewed findings on the series: none stay from an earlier run when the input is
+        now refused or nothing is found, or when the card no longer admits the series. A
+        not-applicable record never replaces a run the reader made by hand."""
         earlier = self.model_runs.get(run.key)
         if run.outcome is RunOutcome.NOT_APPLICABLE and earlier is not None and (
                 earlier == run or earlier.outcome is not RunOutcome.NOT_APPLICABLE):
             return  # reopening a series says nothing new; a run the reader made by hand stays on record
-        if run.outcome is not RunOutcome.NOT_APPLICABLE:
-            stale = [k for k, item in self.items.items()
-                     if item.original.model_id == run.model_id and item.status is ReviewStatus.UNREVIEWED
-                     and item.original.series_instance_uid == run.series_instance_uid]
-            for key in stale:
-                del self.items[key]
+        # unreviewed findings of an earlier run (or of an older card that admitted this series) go
+        self._drop_unreviewed(run.model_id, run.series_instance_uid)
         self.model_runs[run.key] = run
         if run.outcome is not RunOutcome.FINDINGS and self.audit is not None:
             self.audit.record(self.reader, f"ai-{run.outcome.value.replace('_', '-')}", run.key, None, run.to_dict(),
@@ -197,6 +190,14 @@ class Review:
         self._redo.clear()
 
     # ---- internals ------------------------------------------------------------------------------
+    def _drop_unreviewed(self, model_id: str, series_instance_uid: str) -> None:
+        """Forget a model's unreviewed findings on a series (the reader's decisions stay)."""
+        stale = [k for k, item in self.items.items()
+                 if item.original.model_id == model_id and item.status is ReviewStatus.UNREVIEWED
+                 and item.original.series_instance_uid == series_instance_uid]
+        for key in stale:
+            del self.items[key]
+
     def _item(self, finding_id: str) -> ReviewedFinding:
         try:
             return self.items[finding_id]

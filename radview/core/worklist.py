@@ -27,6 +27,7 @@ class WorklistEntry:
     signed: bool = False
     folder: str = ""  # the local copy; "" = only on the PACS named in record.source
     ai_refused: int = 0  # series whose images failed a model's input check: no AI result, not a negative
+    ai_ran: int = 0  # model runs whose input check passed (with or without findings)
 
     @property
     def ai_summary(self) -> str:
@@ -35,7 +36,9 @@ class WorklistEntry:
             return "not run"
         if self.ai_positive:
             return f"{self.ai_findings} finding(s)"
-        return "no AI result (images unlike the training data)" if self.ai_refused else "none"
+        if self.ai_refused:
+            return "no AI result (images unlike the training data)"
+        return "none" if self.ai_ran else "no AI result (no model made for these series)"
 
     def waited_minutes(self, now_utc: datetime) -> float:
         return max(0.0, (now_utc - self.arrived_utc).total_seconds() / 60)

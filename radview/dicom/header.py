@@ -145,7 +145,6 @@ def _acquisition(ds: Dataset) -> Acquisition:
     modifier, diffusion = group("MRModifierSequence"), group("MRDiffusionSequence")
     return Acquisition(
         scanning_sequence=_joined(ds, "ScanningSequence"),
-        sequence_variant=_joined(ds, "SequenceVariant"),
         sequence_name=_text(ds, "SequenceName") or _text(ds, "PulseSequenceName"),
         inversion_recovery=_text(ds, "InversionRecovery"),
         inversion_time_ms=_float(ds, "InversionTime") or (_float(modifier, "InversionTimes") if modifier else None),

@@ -150,7 +150,8 @@ def _impression(data: DraftInput) -> list[str]:
                      f"diameter {m.get('longest_diameter_mm', 0):.0f} mm, to be characterised by the reader.")
     others = [f for f in data.accepted if f.finding_type.value not in (NODULE_CODE, TUMOUR_CODE)]
     lines += [f"{f.finding_type.meaning} {_where(f)}.".replace(" .", ".") for f in others]
-    if not lines and any(r.outcome is RunOutcome.INPUT_REFUSED for r in data.model_runs):
+    outcomes = {r.outcome for r in data.model_runs}
+    if not lines and RunOutcome.INPUT_REFUSED in outcomes and RunOutcome.FINDINGS not in outcomes:
         return ["No finding accepted. The AI showed no findings because the images are unlike its training data; "
                 "the images rest on the reader's own review."]
     return lines or ["No finding accepted."]

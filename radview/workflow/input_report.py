@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from radview.ai.input_spec import describe, input_mismatches
 from radview.core.progress import CancelToken, ProgressCallback, report
-from radview.workflow.model_selection import available_models, describe, input_mismatches, volume_label
+from radview.workflow.model_selection import available_models, volume_label
 
 
 @dataclass

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from radview.ai.card import ModelCard
 from radview.ai.input_spec import Mismatch, describe, input_mismatches
-
-__all__ = ["SeriesModels", "available_models", "describe", "input_mismatches", "models_for", "not_applicable_run",
-           "run_record", "volume_label"]
 from radview.core.ai_runs import ModelRun, RunOutcome, series_label
 from radview.core.volume import Volume
+
+# describe: the window words a mismatch as the report does, through the workflow
+__all__ = ["SeriesModels", "available_models", "describe", "models_for", "not_applicable_run", "run_record",
+           "volume_label"]
 
 
 @dataclass
@@ -64,11 +65,11 @@ def not_applicable_run(card: ModelCard, volume: Volume, mismatches: list[Mismatc
 def run_record(result, volume: Volume) -> ModelRun:
     """The record of a finished run (a radview.ai.engine.ModelResult) on `volume`."""
     card, check = result.card, result.conformance
-    score = None if check is None else check.score
-    threshold = None if check is None else check.threshold
+    measured = {} if check is None else dict(score=check.score, threshold=check.threshold,
+                                             profile_score=check.profile_score, profile_threshold=check.profile_threshold)
     if result.input_refused:
         return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume),
-                        RunOutcome.INPUT_REFUSED, check.reason, 0, bool(result.mismatches), score, threshold)
+                        RunOutcome.INPUT_REFUSED, check.reason, 0, bool(result.mismatches), **measured)
     reason = describe(result.mismatches) if result.mismatches else (check.reason if check else "")
     return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume), RunOutcome.FINDINGS,
-                    reason, len(result.findings), bool(result.mismatches), score, threshold)
+                    reason, len(result.findings), bool(result.mismatches), **measured)

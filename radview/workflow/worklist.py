@@ -52,7 +52,9 @@ def _review_state(entry: WorklistEntry, data_root: Path) -> None:
     if review is not None:
         items = review.get("findings", [])
         entry.ai_findings = sum(1 for i in items if i["original"]["model_id"] != MANUAL_MODEL_ID and i["status"] != "rejected")
-        entry.ai_refused = sum(1 for r in review.get("model_runs", []) if r.get("outcome") == RunOutcome.INPUT_REFUSED.value)
+        outcomes = [r.get("outcome") for r in review.get("model_runs", [])]
+        entry.ai_refused = outcomes.count(RunOutcome.INPUT_REFUSED.value)
+        entry.ai_ran = outcomes.count(RunOutcome.FINDINGS.value)
         entry.ai_positive = entry.ai_findings > 0
     entry.signed = bool(saved_report and saved_report.get("signed_by"))
 

@@ -126,3 +126,16 @@ def test_a_package_without_the_check_or_with_changed_statistics_is_refused(tmp_p
         (folder / "model.json").write_text(json.dumps(card))
         with pytest.raises(CardError, match="conformance.threshold"):
             check_package(folder)
+
+
+def test_a_colour_image_is_refused_by_rule_and_by_the_engine(cards):
+    """An RGB secondary capture labelled as the brain model's input: refused, never a crash."""
+    from radview.ai.engine import check_input
+    from radview.ai.input_spec import input_mismatches
+
+    card = cards["mr-brain-tumor"]
+    rgb = Volume(np.zeros((20, 256, 256, 3), np.uint8), modality="MR", photometric_interpretation="RGB")
+    assert "colour" in [m.what for m in input_mismatches(card, rgb)]
+    result = run_model(card, rgb, "cpu")
+    assert result.input_refused and result.findings == [] and "colour" in result.conformance.reason
+    assert not check_input(card, rgb, "cpu").passed

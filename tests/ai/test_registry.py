@@ -52,6 +52,7 @@ def test_checksum_mismatch_is_refused_and_the_others_still_run(package_copy: Pat
         (lambda card: card["architecture"].update(name="evil.Module"), "unknown architecture"),
         (lambda card: card["input"].update(size=[0, 5]), "input.size"),
         (lambda card: card["weights"].update(file="weights.pt"), "only .safetensors"),
+        (lambda card: card["applies_to"].pop("pixel_spacing_mm"), "must name the input ranges pixel_spacing_mm"),
     ],
 )
 def test_bad_cards_get_a_message_naming_the_file_and_the_field(package_copy: Path, edit, message):

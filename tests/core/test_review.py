@@ -135,3 +135,16 @@ def test_model_runs_replace_stale_findings_and_are_kept_with_the_review():
     restored = Review("Dr A")
     restored.restore(review.to_dict())
     assert restored.withheld_runs() == [refused]
+
+
+def test_findings_of_a_model_no_longer_made_for_the_series_are_not_kept_unreviewed():
+    """A review saved under an older card: its unreviewed findings on a series the card now
+    excludes go; the reader's decisions stay."""
+    from radview.core.ai_runs import ModelRun, RunOutcome
+
+    review = Review("Dr A")
+    review.add_model_findings([_finding(1), _finding(2)])
+    review.accept(_finding(2).id)
+    review.record_model_run(ModelRun("ct-nodule", "1.0.0", "1.2.3", "series 2", RunOutcome.NOT_APPLICABLE,
+                                     "slice spacing 5 mm; made for 0.6-2.5 mm"))
+    assert list(review.items) == [_finding(2).id]

@@ -57,3 +57,16 @@ def test_query_date_ranges():
     assert StudyQuery(date_from="20260101").date_range == "20260101-"
     assert StudyQuery(date_to="20260131").date_range == "-20260131"
     assert StudyQuery().date_range == ""
+
+
+def test_a_study_without_an_ai_result_is_never_shown_as_negative():
+    from radview.core.worklist import WorklistEntry
+
+    def summary(**fields) -> str:
+        return WorklistEntry(StudyRecord("s"), NOW, **fields).ai_summary
+
+    assert summary() == "not run"
+    assert summary(ai_positive=True, ai_findings=2, ai_ran=1) == "2 finding(s)"
+    assert summary(ai_positive=False, ai_ran=1) == "none"
+    assert summary(ai_positive=False, ai_refused=1) == "no AI result (images unlike the training data)"
+    assert summary(ai_positive=False) == "no AI result (no model made for these series)"

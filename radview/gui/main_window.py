@@ -52,6 +52,7 @@ from radview.gui.worklist_dock import WorklistDock
 from radview.user_dirs import data_dir
 
 log = logging.getLogger("radview.gui")
+CLOSE_WAIT_MS = 15_000  # how long closing waits for cancelled background tasks to end
 
 
 def _b64(data: QByteArray) -> str:
@@ -312,6 +313,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.area.stop_cine()
         self.runner.cancel_all()
+        # a model stops within one batch; quitting before its thread ends printed "Signal source
+        # has been deleted" tracebacks as it reported into the deleted window
+        if not self.runner.wait_for_all(CLOSE_WAIT_MS):
+            log.warning("background tasks still running %d ms after cancel at close", CLOSE_WAIT_MS)
         self.session.close_study()  # the draft is on disk before the window goes
         self.save_settings()
         super().closeEvent(event)

@@ -113,8 +113,10 @@ class ModelRuns(QObject):
     def _show(self, result, volume: Volume) -> None:
         card = result.card
         run = run_record(result, volume)
+        uid = volume.series_instance_uid
+        # a re-run replaces the earlier run's mask and flags; a refused one leaves none on screen
+        self._area.remove_layers_named(uid, f"{card.id} ")
         if not result.input_refused:
-            uid = volume.series_instance_uid
             colors = {o.code[0]: o.color for o in card.outputs}
             styles = {f.mask_label: LabelStyle(f"{f.finding_type.meaning} {f.mask_label}", colors[f.finding_type.value])
                       for f in result.findings if f.mask_label}

@@ -206,6 +206,14 @@ class ViewerArea(QWidget):
         self._push_overlays()
         self.layers_changed.emit()
 
+    def remove_layers_named(self, series_instance_uid: str, prefix: str) -> None:
+        """Drop a series' layers whose name starts with `prefix` (an earlier run of a model)."""
+        for store in (self.label_layers, self.marker_layers):
+            layers = store.get(series_instance_uid, [])
+            store[series_instance_uid] = [layer for layer in layers if not layer.name.startswith(prefix)]
+        self._push_overlays()
+        self.layers_changed.emit()
+
     def layers(self) -> list[LabelLayer | MarkerLayer]:
         """The layers of the shown series, masks first."""
         return [*self.label_layers.get(self.series_uid, []), *self.marker_layers.get(self.series_uid, [])]

@@ -152,3 +152,10 @@ class TaskRunner(QObject):
         """Ask every running task to stop (closing the window)."""
         for task in self._running.values():
             task.cancel()
+
+    def wait_for_all(self, timeout_ms: int) -> bool:
+        """Block until every worker thread has ended (they check their cancel flag between
+        steps), so none emits into a window that is gone; False if some still run."""
+        from PySide6.QtCore import QThreadPool
+
+        return QThreadPool.globalInstance().waitForDone(timeout_ms)

@@ -79,4 +79,8 @@ def test_a_series_the_model_was_not_made_for_says_why_and_runs_by_hand_after_a_w
     run = window.session.review.model_runs[f"mr-brain-tumor|{result.findings[0].series_instance_uid}"]
     assert run.by_hand and "sequence T1" in run.statement()
     assert window.findings_panel.topLevelItemCount() == len(result.findings)
+    # running it again replaces its layers instead of adding a second set
+    with qtbot.waitSignal(window.model_finished, timeout=120_000):
+        window.action_run_model_by_hand()
+    assert [layer.name for layer in window.area.layers()] == ["mr-brain-tumor 1.0.0 mask", "mr-brain-tumor 1.0.0 flags"]
     QThreadPool.globalInstance().waitForDone(10_000)

@@ -44,3 +44,16 @@ def test_radview_opens_a_window_on_the_display(demo_study: Path, tmp_path: Path)
     assert image.width() >= 800 and image.height() >= 600
     grey = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[:, : image.width()]
     assert grey.mean() < 128 and (grey > 200).mean() > 0.01
+
+
+def test_quitting_while_the_models_run_leaves_no_traceback(demo_study: Path, tmp_path: Path):
+    """What `make run` does with no display: open the demo, screenshot, quit while the AI still
+    runs. The window waits for the cancelled tasks, so none reports into a deleted window."""
+    env = {**os.environ, "RADVIEW_HOME": str(tmp_path / "home")}
+    env.pop("QT_QPA_PLATFORM", None)
+    done = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "radview",
+         str(demo_study / "dicom"), "--screenshot", str(tmp_path / "shot.png"), "--quit-after-shown"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]

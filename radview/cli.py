@@ -309,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (one sub-folder per study when there are several)")
     p.add_argument("--accept-all", action="store_true", help="accept every AI finding (else they stay unreviewed)")
     p.add_argument("--reader", default="", help="reader name (default: the settings' reader_name)")
-    p.add_argument("--risk", choices=["low", "high"], default="low", help="the patient's nodule risk, for Fleischner 2017")
+    p.add_argument("--risk", choices=["low", "high"], default=None,
+                   help="the patient's nodule risk, for Fleischner 2017 (default: as the study's saved report, else low)")
     p.add_argument("--dicom", action="store_true",
                    help="also write DICOM SEG, SR (TID 1500), encapsulated PDF and key images into OUT/dicom")
     p.set_defaults(func=cmd_analyze)

@@ -16,6 +16,9 @@ HEADER_FIELDS = {"patient_name": "Patient", "patient_id": "Patient ID", "birth_d
                  "reader": "Reader"}
 
 
+NODULE_RISKS = ("low", "high")
+
+
 class ReportLocked(RuntimeError):
     """A signed report cannot change; amend it to make a new version."""
 
@@ -43,6 +46,11 @@ class Report:
     signed_by: str = ""
     signed_at_utc: str = ""
     amends_version: int | None = None
+    nodule_risk: str = "low"  # the reader's judgement of lung cancer risk (Fleischner 2017): "low" | "high"
+
+    def __post_init__(self) -> None:
+        if self.nodule_risk not in NODULE_RISKS:
+            raise ValueError(f"nodule risk must be one of {', '.join(NODULE_RISKS)}, not {self.nodule_risk!r}")
 
     @property
     def signed(self) -> bool:
@@ -100,7 +108,8 @@ class Report:
         if not self.signed:
             raise ValueError("only a signed report is amended; edit the draft instead")
         sections = {n: ReportSection(n, s.generated_html, s.html, True) for n, s in self.sections.items()}
-        return Report(self.study_instance_uid, dict(self.header), sections, self.version + 1, amends_version=self.version)
+        return Report(self.study_instance_uid, dict(self.header), sections, self.version + 1, amends_version=self.version,
+                      nodule_risk=self.nodule_risk)
 
     def _check_unlocked(self) -> None:
         if self.signed:
@@ -113,4 +122,8 @@ class Report:
     def from_dict(cls, data: dict) -> Report:
         fields = dict(data)
         fields["sections"] = {n: ReportSection(**s) for n, s in data.get("sections", {}).items()}
+        header = dict(fields.get("header", {}))
+        # drafts saved before the risk was a field kept it among the header keys
+        fields.setdefault("nodule_risk", header.pop("nodule_risk", "low"))
+        fields["header"] = header
         return cls(**fields)

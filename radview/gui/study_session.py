@@ -54,7 +54,6 @@ class StudySession(QObject):
         self.review: Review | None = None
         self.report: Report | None = None
         self.context: StudyContext | None = None
-        self.risk = "low"
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_MS)
@@ -89,7 +88,6 @@ class StudySession(QObject):
             self.show_status(f"⚠ {error}; starting a new review", 15000)
             saved = None
         self.report = Report.from_dict(saved) if saved else Report(study.study_instance_uid)
-        self.risk = str(self.report.header.get("nodule_risk", "low")) if saved else "low"
         if saved:
             self.show_status("The saved report draft of this study was restored", 8000)
 
@@ -187,7 +185,6 @@ class StudySession(QObject):
         """Write the draft now (atomic); the autosave timer calls this."""
         if self.report is None or self.workspace is None:
             return
-        self.report.header["nodule_risk"] = self.risk
         self.workspace.write_json(self.workspace.report_path, self.report.to_dict())
         self.saved.emit(str(self.workspace.report_path))
 
@@ -204,7 +201,9 @@ class StudySession(QObject):
             self._refresh(redraft=False)
 
     def _risk_changed(self, risk: str) -> None:
-        self.risk = risk
+        if self.report is None or self.report.signed:
+            return
+        self.report.nodule_risk = risk
         self._refresh(redraft=True)
         self.save_report()
 
@@ -219,10 +218,10 @@ class StudySession(QObject):
         if self.review is None or self.report is None or self.context is None:
             return
         if redraft and not self.report.signed:
-            update_report(self.report, self.context, self.review, self.settings.reader_name, self.risk)
+            update_report(self.report, self.context, self.review, self.settings.reader_name)
         numbers = {s.series_instance_uid: s.series_number for s in self.context.series}
         self._findings.show_review(self.review, numbers)
-        self._editor.show_report(self.report, self.risk)
+        self._editor.show_report(self.report, self.report.nodule_risk)
         self._recolour_markers()
         self.changed.emit()
 

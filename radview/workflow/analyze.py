@@ -37,12 +37,13 @@ class StudyOutput:
 
 
 def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, reader: str = "",
-            nodule_risk: str = "low", device: str = "auto", model_folders: list[str] | None = None,
+            nodule_risk: str | None = None, device: str = "auto", model_folders: list[str] | None = None,
             institution: str = "", page_size: str = "A4", dicom: bool = False, documents: bool = True,
             progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> list[StudyOutput]:
     """Analyse every study under `path`; one output folder per study (DIR itself for one study).
 
-    documents=False writes findings.json and the workspace only (worklist triage: no PDF)."""
+    documents=False writes findings.json and the workspace only (worklist triage: no PDF).
+    nodule_risk: the reader's judgement for Fleischner 2017; None keeps the saved report's (else low)."""
     from radview.ai.engine import run_model
     from radview.ai.registry import find_models
     from radview.dicom.load import load_stack

@@ -12,7 +12,7 @@ import numpy as np
 
 from radview.core.findings import Finding
 from radview.core.measurements import Measurement
-from radview.core.report import Report
+from radview.core.report import NODULE_RISKS, Report
 from radview.core.review import Review, ReviewStatus
 from radview.core.study_index import Patient, Series, Study
 from radview.core.volume import Volume
@@ -37,9 +37,15 @@ def model_used(card) -> ModelUsed:
     return ModelUsed(card.id, card.version, card.notice)
 
 
-def update_report(report: Report, context: StudyContext, review: Review, reader: str, nodule_risk: str) -> list[str]:
+def update_report(report: Report, context: StudyContext, review: Review, reader: str,
+                  nodule_risk: str | None = None) -> list[str]:
     """Redraft `report` from the accepted findings; returns the sections whose new draft waits
-    because the reader has edited them."""
+    because the reader has edited them. nodule_risk: the reader's judgement, kept in the report
+    (None keeps the report's own)."""
+    if nodule_risk is not None:
+        if nodule_risk not in NODULE_RISKS:
+            raise ValueError(f"nodule risk must be one of {', '.join(NODULE_RISKS)}, not {nodule_risk!r}")
+        report.nodule_risk = nodule_risk
     items = review.findings()
     used = {i.original.model_id for i in items if not i.is_manual}
     data = DraftInput(
@@ -49,7 +55,7 @@ def update_report(report: Report, context: StudyContext, review: Review, reader:
         unreviewed=sum(i.status is ReviewStatus.UNREVIEWED for i in items),
         rejected=sum(i.status is ReviewStatus.REJECTED for i in items),
         models=[m for model_id, m in context.models.items() if model_id in used],
-        nodule_risk=nodule_risk,
+        nodule_risk=report.nodule_risk,
         age_years=age_at_study(context.patient, context.study),
         model_runs=list(review.model_runs.values()),
     )

@@ -49,6 +49,25 @@ def test_the_pdf_carries_every_accepted_finding_with_size_and_image(analyzed_ct)
     assert (out / "report.html").read_text().lower().count("pulmonary nodule in the") == len(accepted)
 
 
+def test_the_risk_analyze_was_given_is_the_reports_own_so_the_window_keeps_it(analyzed_ct):
+    """`--risk high` is kept in the saved report as a field, which the window (and the next
+    analyze without --risk) reads, not as a header key a redraft replaces."""
+    from radview.core.report import Report
+    from radview.workflow.reporting import StudyContext, update_report
+    from radview.core.review import Review
+    from radview.core.study_index import Patient, Study
+
+    home, out, _ = analyzed_ct
+    saved = json.loads(next(home.rglob("report.json")).read_text())
+    report = Report.from_dict(saved)
+    assert report.nodule_risk == "high" and "nodule_risk" not in report.header
+    update_report(report, StudyContext(Patient("P"), Study(report.study_instance_uid)), Review(), "Dr Test")
+    assert report.nodule_risk == "high"  # a redraft without a risk keeps the reader's
+    old = {**saved, "header": {**saved["header"], "nodule_risk": "high"}}
+    del old["nodule_risk"]
+    assert Report.from_dict(old).nodule_risk == "high"  # drafts saved before it was a field
+
+
 def test_the_audit_log_verifies_and_tampering_is_reported(analyzed_ct):
     home, out, _ = analyzed_ct
     study_uid = json.loads((out / "findings.json").read_text())["study_instance_uid"]

@@ -32,7 +32,7 @@ class OutputLabel:
 
 @dataclass
 class ModelCard:
-    """model.json, parsed. See DESIGN.md "Models" for the fields."""
+    """model.json, parsed. See docs/architecture.md, "Model packages", and docs/ai-inputs.md."""
 
     path: Path
     id: str

@@ -1,5 +1,5 @@
 """Evaluation metrics (numpy/scipy): Dice, HD95 in mm, ROC AUC with a bootstrap interval,
-sensitivity/specificity/F1, and LUNA16's FROC and CPM (DOMAIN.md)."""
+sensitivity/specificity/F1, and LUNA16's FROC and CPM (docs/domain.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Lung nodule findings from the ct-nodule model's labels (1 lung, 2 nodule), measured in mm.
 
-Sizes follow the Fleischner Society 2017 convention (DOMAIN.md): on the axial slice where the
+Sizes follow the Fleischner Society 2017 convention (docs/domain.md): on the axial slice where the
 nodule is largest, the long axis and the longest perpendicular short axis; the mean of the two
 is the size a reader quotes. Volume in mm3, mean HU, solid or part-solid (share of voxels above
 -300 HU), side and upper/lower zone from the lung mask.
@@ -16,7 +16,7 @@ from radview.ai.postprocess import longest_diameter_mm, model_finding
 from radview.core.findings import Finding
 from radview.core.volume import Volume
 
-SOLID_HU = -300.0  # ground glass sits near -500 HU, solid tissue near 40 HU (DOMAIN.md)
+SOLID_HU = -300.0  # ground glass sits near -500 HU, solid tissue near 40 HU (docs/domain.md)
 SOLID_SHARE = 0.8
 
 

@@ -27,7 +27,7 @@ def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, flo
 
 
 def normalise(values: np.ndarray, stats: tuple[float, float], normalisation: dict, inverted: bool = False) -> np.ndarray:
-    """float32 network input from raw values; MONOCHROME1 images are inverted first (DOMAIN.md)."""
+    """float32 network input from raw values; MONOCHROME1 images are inverted first (docs/domain.md)."""
     offset, scale = stats
     out = (values.astype(np.float32) - offset) / scale
     if normalisation["method"] in ("ct_window", "percentile"):

@@ -47,7 +47,7 @@ def radiograph_findings(card: ModelCard, volume: Volume, labels: np.ndarray, con
         label = len(findings) + 1
         out[0][box][region] = label
         row, col = np.argwhere(region).mean(axis=0) + [box[0].start, box[1].start]
-        # a PA radiograph shows the patient's right on the image's left (DOMAIN.md)
+        # a PA radiograph shows the patient's right on the image's left (docs/domain.md)
         side = "left" if col > columns / 2 else "right"
         third = ("upper", "middle", "lower")[min(2, int(3 * row / volume.shape[1]))]
         findings.append(model_finding(

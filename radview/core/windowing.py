@@ -1,6 +1,6 @@
 """Window/level: which grey values a display shows, and the presets a radiologist expects.
 
-Width and level (centre) are in the volume's values: HU on CT (../shared/DOMAIN.md). MR and
+Width and level (centre) are in the volume's values: HU on CT (docs/domain.md). MR and
 radiographs have no fixed scale, so their default comes from the DICOM header
 (WindowCenter/WindowWidth) or a percentile window of the image.
 """
@@ -35,7 +35,7 @@ class WindowLevel:
         return WindowLevel(max(MIN_WIDTH, self.width + d_width), self.level + d_level)
 
 
-# Number-key presets on CT, in the order of keys 1..5 (DOMAIN.md, "Window presets").
+# Number-key presets on CT, in the order of keys 1..5 (docs/domain.md, "Window presets").
 CT_PRESETS: tuple[WindowLevel, ...] = (
     WindowLevel(1500, -600, "Lung"),
     WindowLevel(350, 40, "Mediastinum"),

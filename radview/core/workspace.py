@@ -1,4 +1,4 @@
-"""A study's workspace under the user data folder, keyed by StudyInstanceUID (DESIGN.md).
+"""A study's workspace under the user data folder, keyed by StudyInstanceUID (docs/architecture.md).
 
 It holds the review state, the report draft and its signed versions, the audit log and the
 exports. Every write is atomic; nothing is ever written into the DICOM folder that was opened.

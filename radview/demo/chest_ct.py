@@ -1,6 +1,6 @@
 """A synthetic chest CT: body wall, lungs with vessels, mediastinum, spine, ribs and nodules.
 
-Values are Hounsfield units as ../shared/DOMAIN.md lists them: air -1000, lung about -850,
+Values are Hounsfield units as docs/domain.md lists them: air -1000, lung about -850,
 fat -100, soft tissue and blood 40, cancellous bone 250, cortical bone 700+; solid nodules are
 soft tissue, ground-glass about -500. Built slice by slice to keep memory small.
 """
@@ -139,7 +139,7 @@ def make_chest_ct(seed: int, slices: int = 200, size: int = 512, tilt_deg: float
     lobes = [lobulation(rng, 0.12) for _ in nodules]
     blood_hu = rng.uniform(35, 50) if rng.random() < 0.5 else rng.uniform(150, 280)
     shear = np.tan(np.radians(tilt_deg))
-    # solid nodules are soft tissue; ground glass about -500 HU (DOMAIN.md)
+    # solid nodules are soft tissue; ground glass about -500 HU (docs/domain.md)
     nodule_hu = {i: (rng.uniform(-560, -420) if n.kind == "part-solid" else rng.uniform(25, 55))
                  for i, n in enumerate(nodules, start=1)}
 

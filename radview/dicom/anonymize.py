@@ -223,7 +223,7 @@ def anonymize_folder(source: Path, out: Path, key: str | None = None, progress: 
             target.parent.mkdir(parents=True, exist_ok=True)
             ds.save_as(target, enforce_file_format=True)
             result.written.append(target)
-        except Exception as error:  # pydicom raises many types on a broken file (FACTS.md): list it, go on
+        except Exception as error:  # pydicom raises many types on a broken file (docs/facts.md): list it, go on
             result.left_out.append((path, f"not de-identified: {type(error).__name__}: {error}"))
     report(progress, len(files), len(files), f"{len(result.written)} file(s) de-identified")
     return result

@@ -2,7 +2,7 @@
 
 Only the header is parsed: large values (pixel data) are deferred, so their byte offset is known
 without reading them. pydicom parses lazily and raises many exception types on first access of
-a malformed element (../shared/FACTS.md), so every access here sits inside one guard that turns
+a malformed element (docs/facts.md), so every access here sits inside one guard that turns
 any failure into a HeaderError naming the file and the problem.
 """
 
@@ -294,7 +294,7 @@ def _pixel_location(ds: Dataset, image: ImageHeader) -> tuple[int | None, int | 
 def _dataset_of(path: str) -> Dataset:
     try:
         return pydicom.dcmread(path, defer_size=DEFER_SIZE_BYTES, force=True)
-    except Exception as exc:  # pydicom raises many kinds on malformed input (FACTS.md)
+    except Exception as exc:  # pydicom raises many kinds on malformed input (docs/facts.md)
         raise HeaderError(f"not readable as DICOM: {describe_exception(exc)}") from exc
 
 

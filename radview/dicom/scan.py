@@ -1,7 +1,7 @@
 """Scan a folder (or a file, or a DICOMDIR) into a StudyIndex of patients, studies and series.
 
 Headers only; files are never opened for writing. Parsing is pure Python and holds the GIL, so
-large folders are parsed in worker processes (../shared/FACTS.md: a thread slows the window,
+large folders are parsed in worker processes (docs/facts.md: a thread slows the window,
 a process does not). Every file that cannot be used is listed with a reason; none stops the scan.
 """
 

@@ -108,5 +108,5 @@ def read_measurement_report(path: Path) -> SrDocument:
                           observers, groups)
     except SrReadError:
         raise
-    except Exception as error:  # pydicom/highdicom raise many types on malformed content (FACTS.md)
+    except Exception as error:  # pydicom/highdicom raise many types on malformed content (docs/facts.md)
         raise SrReadError(f"{path}: not a readable measurement report SR ({type(error).__name__}: {error})") from error

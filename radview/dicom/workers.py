@@ -1,7 +1,7 @@
 """One pool of worker processes for header parsing and for decoding compressed pixels.
 
 Processes, not threads: pure-Python parsing holds the GIL and slows the window
-(../shared/FACTS.md), and a native decoder that aborts on corrupt data (GDCM does, on some
+(docs/facts.md), and a native decoder that aborts on corrupt data (GDCM does, on some
 mutated JPEG streams) takes down only a worker, never the application.
 """
 

@@ -149,7 +149,7 @@ class Exchange(QObject):
         try:
             import pydicom
             modality = str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))
-        except Exception as error:  # pydicom raises many types on a broken file (FACTS.md)
+        except Exception as error:  # pydicom raises many types on a broken file (docs/facts.md)
             show_error(self._window, "Import failed", f"{path}: not a readable DICOM file ({error})")
             return
         try:

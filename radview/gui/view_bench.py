@@ -5,7 +5,7 @@ It lives in radview.gui because it drives Qt directly (only radview.gui imports 
 One 512x512 int16 CT-like volume in a 1000x1000 view, offscreen, in one run: each case steps
 through slices; after each step the event loop runs once, which paints everything the step
 changed (image, overlays, corner texts) in one frame, as on screen. The
-baseline is the FACTS.md one: ImageItem.setImage + paint in a bare ViewBox, no overlays. The
+baseline is the docs/facts.md one: ImageItem.setImage + paint in a bare ViewBox, no overlays. The
 launch case starts the real program and times the window's appearance.
 """
 

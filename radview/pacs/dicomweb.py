@@ -107,7 +107,7 @@ def send_files(node: PacsNode, paths: list[Path], progress: ProgressCallback | N
         batch = paths[start:start + SEND_BATCH]
         try:
             datasets = [pydicom.dcmread(p) for p in batch]
-        except Exception as error:  # pydicom raises many types on a broken file (FACTS.md)
+        except Exception as error:  # pydicom raises many types on a broken file (docs/facts.md)
             raise PacsError(f"one of {', '.join(map(str, batch))}: not a DICOM file that can be sent ({error})") from error
         report(progress, start, len(paths), f"sending to {node.name}")
         try:

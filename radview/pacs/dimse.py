@@ -196,7 +196,7 @@ def send_files(node: PacsNode, paths: list[Path], progress: ProgressCallback | N
     for path in paths:
         try:
             datasets.append((Path(path), pydicom.dcmread(path)))
-        except Exception as error:  # pydicom raises many types on a broken file (FACTS.md)
+        except Exception as error:  # pydicom raises many types on a broken file (docs/facts.md)
             raise PacsError(f"{path}: not a DICOM file that can be sent ({error})") from error
     ae = _application_entity(node)
     for sop_class in sorted({str(ds.SOPClassUID) for _p, ds in datasets}):

@@ -2,7 +2,7 @@
 
 Source: MacMahon H. et al., "Guidelines for Management of Incidental Pulmonary Nodules Detected
 on CT Images: From the Fleischner Society 2017", Radiology 2017;284(1):228-243 (tables as in
-../shared/DOMAIN.md). Nodule size is the mean of the long and short axes in the same plane,
+docs/domain.md). Nodule size is the mean of the long and short axes in the same plane,
 rounded to the nearest millimetre. Risk (low / high) is the reader's judgement. With several
 nodules the largest guides management (the guideline: "the largest or most suspicious").
 """

@@ -1,6 +1,6 @@
 """Write the report as PDF through Qt's own text engine (QTextDocument + QPdfWriter).
 
-The one module outside radview.gui that imports Qt (QtGui only, no widgets; DESIGN.md), so the
+The one module outside radview.gui that imports Qt (QtGui only, no widgets; docs/architecture.md), so the
 PDF is laid out exactly like the editor's document. The command line needs a QGuiApplication:
 `ensure_gui_application()` makes an offscreen one when there is none.
 """

@@ -106,7 +106,7 @@ def test_radiograph_shows_in_one_view(qtbot, window, demo_study, monkeypatch):
 
 
 def test_thousands_of_frames_do_not_crash_qt(qtbot, window, demo_study, monkeypatch):
-    """PySide6 6.12.0 aborts Python 3.11 after ~2,200 signal emits (FACTS.md); keep this test when
+    """PySide6 6.12.0 aborts Python 3.11 after ~2,200 signal emits (docs/facts.md); keep this test when
     moving the pin: it scrolls 3,000 painted frames."""
     open_via_menu(qtbot, window, demo_study / "dicom" / "brain-mr", monkeypatch)
     view = window.area.panes[0].view

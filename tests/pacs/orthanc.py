@@ -1,6 +1,6 @@
 """A real Orthanc (Debian packages orthanc, orthanc-dicomweb) in a private network namespace.
 
-Orthanc cannot bind to one address and listens on every interface (FACTS.md), so it runs in a
+Orthanc cannot bind to one address and listens on every interface (docs/facts.md), so it runs in a
 network namespace of its own (`unshare -n`: only a loopback, nothing reaches it from outside).
 The tests join that namespace per thread with setns(2), which needs root (as an ordinary user,
 tests/pacs/test_user_namespace.py runs them as root of a user namespace).

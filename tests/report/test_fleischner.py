@@ -1,4 +1,4 @@
-"""The Fleischner Society 2017 table, cell by cell (../shared/DOMAIN.md), and the size rule."""
+"""The Fleischner Society 2017 table, cell by cell (docs/domain.md), and the size rule."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def test_seg_and_sr_read_back_equal_to_what_was_accepted(ct, tmp_path):
     for ds in (seg, pydicom.dcmread(results.structured_report), pydicom.dcmread(results.pdf)):
         assert ds.StudyInstanceUID == study.study_instance_uid and ds.PatientID == patient.patient_id
         assert ds.SeriesInstanceUID != volume.series_instance_uid and ds.SOPInstanceUID not in sources
-    assert int(seg.NumberOfFrames) == 2 * volume.shape[0], "every frame of each segment, empty or not (FACTS.md)"
+    assert int(seg.NumberOfFrames) == 2 * volume.shape[0], "every frame of each segment, empty or not (docs/facts.md)"
     assert pydicom.dcmread(results.pdf).EncapsulatedDocument[:len(MINIMAL_PDF)] == MINIMAL_PDF
 
 

@@ -74,7 +74,7 @@ def write_segmentation(volume: Volume, sources: list[Dataset], masks: list[Segme
     """Write a binary SEG with one segment per mask (segment n = masks[n-1]) and return it.
 
     Every frame is written, empty or not (omit_empty_frames=False: several viewers misplace
-    SEGs with gaps, FACTS.md). Overlapping masks: the later finding wins the voxel.
+    SEGs with gaps, docs/facts.md). Overlapping masks: the later finding wins the voxel.
     """
     import highdicom as hd
 

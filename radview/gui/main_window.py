@@ -429,14 +429,7 @@ class MainWindow(QMainWindow):
         if volume is None or volume.slices_loaded != volume.shape[0]:
             self.statusBar().showMessage("Open a series and let it load first", 3000)
             return
-        from radview.gui.model_choice_dialog import ModelChoiceDialog
-        from radview.workflow.model_selection import available_models, models_for, volume_label
-
-        dialog = ModelChoiceDialog(models_for(available_models(self.settings.model_folders), volume),
-                                   volume_label(volume), self)
-        if dialog.exec() and dialog.chosen is not None:
-            card, mismatches = dialog.chosen
-            self.models.run(card, volume, lambda v: v is self.volume, mismatches)
+        self.models.run_by_hand(volume, lambda v: v is self.volume)
 
     def action_shortcuts(self) -> None:
         ShortcutsDialog(self).open()

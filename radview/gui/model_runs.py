@@ -19,7 +19,8 @@ from radview.gui.error_dialog import readable, show_error
 from radview.gui.findings_panel import describe_size
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
-from radview.workflow.model_selection import describe, models_for, not_applicable_run, run_record
+from radview.workflow.model_selection import (available_models, describe, models_for, not_applicable_run, run_record,
+                                             volume_label)
 
 log = logging.getLogger("radview.gui")
 
@@ -94,6 +95,16 @@ class ModelRuns(QObject):
                 self.run(card, volume, is_current)
 
         self._runner.run("Finding models", find, found, self._error, key="ai:find")
+
+    def run_by_hand(self, volume: Volume, is_current: Callable[[Volume], bool]) -> None:
+        """AI > Run a Model by Hand: every model with the rules it breaks; a warning names them."""
+        from radview.gui.model_choice_dialog import ModelChoiceDialog
+
+        dialog = ModelChoiceDialog(models_for(available_models(self._settings.model_folders), volume),
+                                   volume_label(volume), self._parent)
+        if dialog.exec() and dialog.chosen is not None:
+            card, mismatches = dialog.chosen
+            self.run(card, volume, is_current, mismatches)
 
     def run(self, card, volume: Volume, is_current: Callable[[Volume], bool], mismatches: list | None = None) -> None:
         """Run one model on `volume`; `mismatches`: the card's rules the series breaks (a run by hand)."""

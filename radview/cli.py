@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from radview import __version__
+from radview.core.study_lock import StudyInUse
 from radview.commands.pacs import register as register_pacs
 from radview.commands.pacs import run as run_pacs
 from radview.commands.terminal import TerminalProgressBar, end_progress, print_progress, user_settings
@@ -23,7 +24,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         outputs = analyze(Path(args.path), Path(args.out), data_dir(), accept_all=args.accept_all,
                           reader=args.reader or settings.reader_name, nodule_risk=args.risk, device=settings.device,
                           model_folders=settings.model_folders, institution=settings.institution,
-                          page_size=settings.page_size, dicom=args.dicom, progress=bar)
+                          page_size=settings.page_size, dicom=args.dicom, progress=bar, lock_wait_s=args.wait)
     finally:
         bar.end()
     for o in outputs:
@@ -33,6 +34,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(f"  DICOM results in {o.folder / 'dicom'}: " + ", ".join(p.name for p in o.dicom_files))
         for note in o.notes:
             print(f"  note: {note}")
+    if any(o.skipped for o in outputs):
+        print(f"{sum(o.skipped for o in outputs)} stud(ies) open in another program were left out: run analyze again later.")
+        return 3
     if not args.accept_all and any(o.findings for o in outputs):
         print("Findings are unreviewed and not in the report: review them in the window, or pass --accept-all.")
     return 0
@@ -313,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the patient's nodule risk, for Fleischner 2017 (default: as the study's saved report, else low)")
     p.add_argument("--dicom", action="store_true",
                    help="also write DICOM SEG, SR (TID 1500), encapsulated PDF and key images into OUT/dicom")
+    p.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
+                   help="how long to wait for a study another RadView program has open (default 120)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("anonymize", help="de-identify DICOM (PS3.15 Annex E Basic Profile, modified dates) into a new folder")
@@ -388,5 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"radview: {exc}", file=sys.stderr)
         return 2
+    except StudyInUse as exc:
+        print(f"radview: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,7 +42,15 @@ class AuditLog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._guard = threading.Lock()  # a worker thread's export and the reader's action may record at once
         self._last_hash, self._count = self._tail()
+        self._size = self._file_size()
+
+    def _file_size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
 
     def _tail(self) -> tuple[str, int]:
         if not self.path.exists():
@@ -55,6 +64,14 @@ class AuditLog:
     def record(self, reader: str, action: str, finding_id: str | None = None, before: dict | None = None,
                after: dict | None = None, model_version: str | None = None, detail: str = "") -> dict:
         """Append one entry and fsync it; returns the entry with its hash."""
+        with self._guard:
+            # another AuditLog of this file (in this process, under the study lock) appended since
+            if self._file_size() != self._size:
+                self._last_hash, self._count = self._tail()
+            return self._append(reader, action, finding_id, before, after, model_version, detail)
+
+    def _append(self, reader: str, action: str, finding_id: str | None, before: dict | None, after: dict | None,
+                model_version: str | None, detail: str) -> dict:
         entry = {
             "seq": self._count + 1,
             "time_utc": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
@@ -74,6 +91,7 @@ class AuditLog:
             f.flush()
             os.fsync(f.fileno())
         self._last_hash, self._count = entry["hash"], self._count + 1
+        self._size = self._file_size()
         return entry
 
 

@@ -67,3 +67,22 @@ class Finding:
         fields["finding_type"] = Code(**fields["finding_type"])
         fields["centre_lps_mm"] = tuple(float(c) for c in fields["centre_lps_mm"])
         return cls(**fields)
+
+
+def describe_size(finding: Finding) -> str:
+    """The size as a reader quotes it: diameters in mm, volumes in mL or mm3."""
+    m = finding.measurements
+    parts = []
+    if "mean_diameter_mm" in m:
+        parts.append(f"{m['mean_diameter_mm']:.0f} mm")
+    elif "longest_diameter_mm" in m:
+        parts.append(f"{m['longest_diameter_mm']:.0f} mm")
+    elif "approximate_diameter_mm" in m:
+        parts.append(f"~{m['approximate_diameter_mm']:.0f} mm")
+    elif "length_mm" in m:
+        parts.append(f"{m['length_mm']:.0f} mm")
+    if "volume_ml" in m:
+        parts.append(f"{m['volume_ml']:.1f} mL")
+    elif "volume_mm3" in m:
+        parts.append(f"{m['volume_mm3']:.0f} mm³")
+    return ", ".join(parts)

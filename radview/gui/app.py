@@ -93,9 +93,9 @@ def _quit_cleanly_on_sigterm(app, window) -> None:
 
     from PySide6.QtCore import QTimer
 
-    from radview.dicom.workers import shutdown_worker_pool
+    from radview.workflow.exchange import stop_scan_workers
 
-    app.aboutToQuit.connect(shutdown_worker_pool)
+    app.aboutToQuit.connect(stop_scan_workers)
     signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, window.close))
     # Python runs signal handlers only between bytecodes: a timer gives it regular chances
     keepalive = QTimer(app)

@@ -5,15 +5,14 @@ never a crash."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from radview.core.overlays import LabelLayer, LabelStyle
 from radview.core.pacs import PacsNode
+from radview.core.study_lock import StudyInUse
 from radview.user_dirs import data_dir
 from radview.gui.error_dialog import readable, show_error
 from radview.gui.pacs_dialog import PacsDialog
@@ -59,34 +58,34 @@ class Exchange(QObject):
 
     # ----- export and send --------------------------------------------------------------------
     def _export(self, folder: Path, then=None) -> None:
-        """PDF on the GUI thread (Qt text layout), the DICOM objects in a worker on copies."""
-        session = self._session
-        if session.report is None or session.context is None or session.review is None:
+        """The PDF on the GUI thread (Qt text layout), the DICOM objects in a worker on a snapshot;
+        both written and audited by radview.workflow.exports, as `radview analyze` writes them."""
+        from radview.workflow.exports import dicom_export, record_dicom_export
+
+        session = self._session.study
+        if session is None:
             self._status("Open a study first", 5000)
             return
-        folder.mkdir(parents=True, exist_ok=True)
         try:
-            session.export_pdf(folder / "report.pdf")
+            folder.mkdir(parents=True, exist_ok=True)
+            self._session.export_pdf(folder / "report.pdf")
+            job = dicom_export(session, folder, folder / "report.pdf", self._session.settings.institution,
+                               self._area.measurements)
+        except StudyInUse as refused:
+            self._status(f"⚠ {refused}", 8000)
+            return
         except (OSError, ValueError) as error:
             show_error(self._window, "Export failed", readable(error), "Choose a folder you can write to.")
             return
-        report, review = copy.deepcopy(session.report), copy.deepcopy(session.review)
-        context, measurements, institution = session.context, dict(self._area.measurements), session.settings.institution
-        audit, reader = session.workspace.audit_log(), session.settings.reader_name
-
-        def work(ctx: TaskContext):
-            from radview.workflow.dicom_results import export_dicom_results
-
-            return export_dicom_results(report, context, review, folder / "report.pdf", folder, institution, measurements)
 
         def done(results) -> None:
-            audit.record(reader, "export-dicom", detail=f"{folder}: {', '.join(p.name for p in results.files)}")
+            record_dicom_export(session, results)
             self._status(f"Wrote {len(results.files)} DICOM object(s) to {folder}"
                          + (f" ({len(results.notes)} note(s) in the log)" if results.notes else ""), 10000)
             if then is not None:
                 then(results)
 
-        self._runner.run("Export DICOM results", work, done,
+        self._runner.run("Export DICOM results", lambda ctx: job.write(), done,
                          lambda e: show_error(self._window, "DICOM export failed", readable(e)), key="export-dicom")
 
     def action_export_dicom(self) -> None:
@@ -116,18 +115,14 @@ class Exchange(QObject):
         node = self.choose_node("Send results to PACS")
         if node is None:
             return
-        audit, reader = self._session.workspace.audit_log(), self._session.settings.reader_name
+        session = self._session.study
 
         def send(results) -> None:
-            def work(ctx: TaskContext) -> int:
-                from radview.pacs.client import send_files
-                return send_files(node, results.files, ctx.report, ctx.cancel)
+            from radview.workflow.exports import send_results
 
-            def sent(count: int) -> None:
-                audit.record(reader, "send-results", detail=f"{count} object(s) to {node.describe()}")
-                self._status(f"Stored {count} object(s) on {node.name}", 10000)
-
-            self._runner.run(f"Sending to {node.name}", work, sent,
+            self._runner.run(f"Sending to {node.name}",
+                             lambda ctx: send_results(session, node, results.files, ctx.report, ctx.cancel),
+                             lambda count: self._status(f"Stored {count} object(s) on {node.name}", 10000),
                              lambda e: show_error(self._window, "Sending failed", readable(e)), key="send-results")
 
         self._export(self._session.workspace.exports / "dicom", then=send)
@@ -142,41 +137,23 @@ class Exchange(QObject):
         """Show a SEG as a mask layer on the shown series, or an SR's findings as a summary.
 
         Another system's file is untrusted: any failure is a message naming it."""
-        from radview.dicom.seg_read import SegReadError, read_segmentation
-        from radview.dicom.sr_read import SrReadError, read_measurement_report
+        from radview.workflow.exchange import ResultImportError, import_result
 
         volume = self._area.volume
         try:
-            import pydicom
-            modality = str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))
-        except Exception as error:  # pydicom raises many types on a broken file (docs/facts.md)
-            show_error(self._window, "Import failed", f"{path}: not a readable DICOM file ({error})")
-            return
-        try:
-            if modality == "SEG":
-                if volume is None:
-                    raise SegReadError(f"{path}: open the series the SEG belongs to first")
-                labels, segments = read_segmentation(path, volume)
-                styles = {s.number: LabelStyle(s.label or f"segment {s.number}", SEGMENT_COLOURS[n % len(SEGMENT_COLOURS)])
-                          for n, s in enumerate(segments)}
-                self._area.add_label_layer(LabelLayer(f"SEG {path.name}", volume.series_instance_uid,
-                                                      np.ascontiguousarray(labels), styles, 0.45))
-                self._status(f"{path.name}: {len(segments)} segment(s) shown", 8000)
-            elif modality == "SR":
-                document = read_measurement_report(path)
-                lines = [f"{g.tracking_identifier or '(no identifier)'}: "
-                         f"{g.finding_type.meaning if g.finding_type else 'finding'}"
-                         + (f", {g.finding_site.meaning}" if g.finding_site else "")
-                         + (f" ({g.laterality.meaning})" if g.laterality else "") + ": "
-                         + ", ".join(f"{k} {v:g}" for k, v in {**g.measurements, **g.other_measurements}.items())
-                         for g in document.groups]
-                QMessageBox.information(self._window, f"Measurement report {path.name}",
-                                        f"{document.completion} / {document.verification}, observer "
-                                        f"{', '.join(document.observer_names) or 'unknown'}\n\n" + "\n".join(lines or ["No findings."]))
-            else:
-                show_error(self._window, "Import failed", f"{path}: a {modality or 'non-SEG/SR'} object, not a SEG or SR")
-        except (SegReadError, SrReadError) as error:
+            result = import_result(path, volume)
+        except ResultImportError as error:
             show_error(self._window, "Import failed", str(error), "The file was not changed; nothing was added.")
+            return
+        if result.labels is not None and volume is not None:
+            styles = {number: LabelStyle(name, SEGMENT_COLOURS[n % len(SEGMENT_COLOURS)])
+                      for n, (number, name) in enumerate(result.segment_names.items())}
+            self._area.add_label_layer(LabelLayer(f"SEG {path.name}", volume.series_instance_uid, result.labels,
+                                                  styles, 0.45))
+            self._status(f"{path.name}: {len(result.segment_names)} segment(s) shown", 8000)
+        else:
+            QMessageBox.information(self._window, f"Measurement report {path.name}",
+                                    f"{result.title}\n\n" + "\n".join(result.lines or ["No findings."]))
 
     # ----- de-identification -------------------------------------------------------------------
     def action_anonymize(self) -> None:
@@ -189,7 +166,7 @@ class Exchange(QObject):
 
     def anonymize(self, source: Path, out: Path) -> None:
         def work(ctx: TaskContext):
-            from radview.dicom.anonymize import anonymize_folder
+            from radview.workflow.exchange import anonymize_folder
             return anonymize_folder(source, out, progress=ctx.report, cancel=ctx.cancel)
 
         def done(result) -> None:

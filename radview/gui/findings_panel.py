@@ -7,31 +7,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from radview.core.findings import Finding
+from radview.core.findings import Finding, describe_size
 from radview.core.review import Review, ReviewedFinding, ReviewStatus
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
 STATUS_COLOURS = {ReviewStatus.UNREVIEWED: "#ffc800", ReviewStatus.ACCEPTED: "#00dc5a",
                   ReviewStatus.EDITED: "#00dc5a", ReviewStatus.REJECTED: "#969696"}
-
-
-def describe_size(finding: Finding) -> str:
-    """The size as a reader quotes it: diameters in mm, volumes in mL or mm3."""
-    m = finding.measurements
-    parts = []
-    if "mean_diameter_mm" in m:
-        parts.append(f"{m['mean_diameter_mm']:.0f} mm")
-    elif "longest_diameter_mm" in m:
-        parts.append(f"{m['longest_diameter_mm']:.0f} mm")
-    elif "approximate_diameter_mm" in m:
-        parts.append(f"~{m['approximate_diameter_mm']:.0f} mm")
-    elif "length_mm" in m:
-        parts.append(f"{m['length_mm']:.0f} mm")
-    if "volume_ml" in m:
-        parts.append(f"{m['volume_ml']:.1f} mL")
-    elif "volume_mm3" in m:
-        parts.append(f"{m['volume_mm3']:.0f} mm³")
-    return ", ".join(parts)
 
 
 def _row(item: ReviewedFinding, series_numbers: dict[str, int | None]) -> list[str]:

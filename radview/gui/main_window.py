@@ -28,10 +28,6 @@ from radview.core.settings import Settings, save_settings
 from radview.core.study_index import StudyIndex
 from radview.core.volume import Volume
 from radview.core.windowing import CT_PRESETS, WindowLevel
-from radview.dicom.load import iter_load
-from radview.dicom.scan import scan_path
-from radview.dicom.stacks import Stack
-from radview.dicom.thumbnail import stack_thumbnail
 from radview.gui.about_box import show_about
 from radview.gui.actions import build_actions
 from radview.gui.error_dialog import readable, show_error
@@ -43,13 +39,14 @@ from radview.gui.report_editor import ReportEditor
 from radview.gui.review_dock import ReviewDock
 from radview.gui.shortcuts_dialog import ShortcutsDialog
 from radview.gui.study_browser import StudyBrowser, patient_name
-from radview.gui.study_session import StudySession
+from radview.gui.session_view import SessionView
 from radview.gui.task_status import TaskStatus
 from radview.gui.view_box import Tool
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
 from radview.gui.worklist_dock import WorklistDock
 from radview.user_dirs import data_dir
+from radview.workflow.study_opening import Stack, iter_load, reading_stack, scan, stack_thumbnail
 
 log = logging.getLogger("radview.gui")
 CLOSE_WAIT_MS = 15_000  # how long closing waits for cancelled background tasks to end
@@ -94,8 +91,8 @@ class MainWindow(QMainWindow):
         self.findings_panel = FindingsPanel()
         self.report_editor = ReportEditor()
         show_status = lambda text, ms: self.statusBar().showMessage(text, ms)  # noqa: E731
-        self.session = StudySession(self.area, self.findings_panel, self.report_editor, settings, data_dir(), self,
-                                    show_status)
+        self.session = SessionView(self.area, self.findings_panel, self.report_editor, settings, data_dir(), self,
+                                   show_status)
         self.review_dock = ReviewDock(self.findings_panel, self.session, self.area)
         self.worklist = WorklistDock(data_dir() / "cache", data_dir(), settings, self.runner)
         self.exchange = Exchange(self, self.runner, self.session, self.area, show_status, self.worklist)
@@ -136,8 +133,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.changed.connect(self.area.overlays_changed)
         self.layers_panel.go_to_marker.connect(self.area.go_to_marker)
         self.findings_panel.finding_selected.connect(self._go_to_finding)
-        self.models = ModelRuns(self.runner, self.area, settings, self, show_status)
-        self.models.recorded.connect(self.session.model_run)
+        self.models = ModelRuns(self.runner, self.session, settings, self, show_status)
         self.models.finished.connect(self.model_finished.emit)
         self._restore_window_state()
         if not settings.window_state.get("geometry"):
@@ -160,7 +156,7 @@ class MainWindow(QMainWindow):
         name = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} files"
         self.runner.run(
             f"Scanning {name}",
-            lambda ctx: scan_path(paths if len(paths) > 1 else paths[0], progress=ctx.report, cancel=ctx.cancel),
+            lambda ctx: scan(paths if len(paths) > 1 else paths[0], progress=ctx.report, cancel=ctx.cancel),
             self._scanned,
             lambda exc: show_error(self, "Cannot open", f"{paths[0]}: {readable(exc)}",
                                    "Check that the folder exists and that you may read it."),
@@ -177,9 +173,7 @@ class MainWindow(QMainWindow):
             show_error(self, "No images", f"{index.root}: no DICOM images were found{skipped}.",
                        "Choose a folder that holds DICOM files (or a DICOMDIR).")
             return
-        # the series a radiologist reads first is usually the largest volume
-        first = max(self.browser.stacks, key=lambda s: len(s.images))
-        self.load_stack(first)
+        self.load_stack(reading_stack(self.browser.stacks))
         self._make_thumbnails(self.browser.stacks)  # the browser makes a new list per scan
 
     def _make_thumbnails(self, stacks: list[Stack]) -> None:
@@ -265,7 +259,7 @@ class MainWindow(QMainWindow):
         """Run the models that apply to the shown series (once it is fully loaded)."""
         volume, stack = self.volume, self.stack
         if volume is not None and stack is not None and volume.slices_loaded == volume.shape[0]:
-            self.models.run_applicable(volume, stack, lambda v: v is self.volume)
+            self.models.run_applicable(volume, stack.description)
 
     def _go_to_finding(self, finding) -> None:
         try:
@@ -429,7 +423,7 @@ class MainWindow(QMainWindow):
         if volume is None or volume.slices_loaded != volume.shape[0]:
             self.statusBar().showMessage("Open a series and let it load first", 3000)
             return
-        self.models.run_by_hand(volume, lambda v: v is self.volume)
+        self.models.run_by_hand(volume)
 
     def action_shortcuts(self) -> None:
         ShortcutsDialog(self).open()

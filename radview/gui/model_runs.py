@@ -1,5 +1,7 @@
 """Running the AI models from the window: warm-up, choosing the models that apply, one task per
-model, and turning each result into a mask layer and flags (the review takes the findings)."""
+model. Each run is a request of the open StudySession (radview.workflow.session): the model computes
+in a worker, and the session takes the result, unless a newer request or another study made it
+stale; the session view then shows its layers."""
 
 from __future__ import annotations
 
@@ -7,34 +9,31 @@ import logging
 import os
 from collections.abc import Callable
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from radview.core.overlays import LabelLayer, LabelStyle, Marker, MarkerLayer
 from radview.core.settings import Settings
 from radview.core.volume import Volume
-from radview.dicom.stacks import Stack
 from radview.gui.error_dialog import readable, show_error
-from radview.gui.findings_panel import describe_size
-from radview.gui.viewer_area import ViewerArea
+from radview.gui.session_view import SessionView
 from radview.gui.workers import TaskContext, TaskRunner
-from radview.workflow.model_selection import (available_models, describe, models_for, not_applicable_run, run_record,
-                                             volume_label)
+from radview.workflow.model_requests import ModelRequest, compute
+from radview.workflow.model_selection import (available_models, describe, find_model_cards, models_for, volume_label,
+                                             warm_up_ai)
+from radview.workflow.session import StudySession
 
 log = logging.getLogger("radview.gui")
 
 
 class ModelRuns(QObject):
-    """The window's AI driver; `finished` carries each ModelResult that reached the views."""
+    """The window's AI driver; `finished` carries each ModelResult the session took."""
 
     finished = Signal(object)
-    recorded = Signal(object, object)  # ModelRun, and the ModelResult when the model ran (else None)
 
-    def __init__(self, runner: TaskRunner, area: ViewerArea, settings: Settings,
+    def __init__(self, runner: TaskRunner, view: SessionView, settings: Settings,
                  parent: QWidget, show_status: Callable[[str, int], None]) -> None:
         super().__init__(parent)
-        self._runner, self._area, self._settings = runner, area, settings
+        self._runner, self._view, self._settings = runner, view, settings
         self._parent, self._status = parent, show_status
 
     def warm_up(self) -> None:
@@ -42,22 +41,6 @@ class ModelRuns(QObject):
         On the first start, also run one model and say which device the AI uses."""
         first_start = not self._settings.ai_check
         settings = self._settings
-
-        def work(ctx: TaskContext) -> tuple[float, str]:
-            from radview.ai.warmup import warm_up
-
-            seconds = warm_up()
-            if not first_start:
-                return seconds, ""
-            from radview.ai.device_report import check_model_runs, compute_device
-            from radview.ai.registry import find_models
-
-            cards, _refused = find_models(settings.model_folders)
-            if not cards:
-                raise RuntimeError("no model package was found, so the AI cannot run (see radview doctor)")
-            device = compute_device(settings.device)
-            _used, run_s = check_model_runs(cards[0], settings.device)
-            return seconds, f"AI check passed: {cards[0].id} ran on {device.description} in {run_s:.1f} s"
 
         def done(result: tuple[float, str]) -> None:
             seconds, message = result
@@ -67,81 +50,75 @@ class ModelRuns(QObject):
                 log.info("%s", message)
                 self._status(message, 20000)
 
-        self._runner.run("Loading AI", work, done, self._error, key="ai:warmup", cancellable=False)
+        self._runner.run("Loading AI", lambda ctx: warm_up_ai(settings.model_folders, settings.device, first_start),
+                         done, self._error, key="ai:warmup", cancellable=False)
 
-    def run_applicable(self, volume: Volume, stack: Stack, is_current: Callable[[Volume], bool]) -> None:
+    def _session(self) -> StudySession | None:
+        """The open study's session when the AI may write to it, else None (with a message)."""
+        session = self._view.study
+        if session is not None and not session.writable:
+            self._status(f"⚠ The AI does not run on a read-only study: {session.read_only_reason}", 10000)
+            return None
+        return session
+
+    def run_applicable(self, volume: Volume, description: str) -> None:
         """Run every model made for a fully loaded series, each as its own cancellable task; say
-        which models were not made for it and why. Results for a series no longer shown
-        (`is_current` false) are dropped."""
-
-        def find(ctx: TaskContext):
-            from radview.ai.registry import find_models
-
-            cards, refused = find_models(self._settings.model_folders)
-            return models_for(cards, volume), refused
+        which models were not made for it and why."""
+        session = self._session()
+        if session is None:
+            return
 
         def found(result) -> None:
-            chosen, refused = result
+            cards, refused = result
             for r in refused:
                 log.warning("model refused: %s", r.reason)
                 self._status(f"Model refused: {r.reason}", 15000)
-            for card, mismatches in chosen.near_misses():
-                self.recorded.emit(not_applicable_run(card, volume, mismatches), None)
-            if not chosen.applicable:
-                misses = "; ".join(f"{c.id}: {describe(m)}" for c, m in chosen.near_misses())
-                self._status(f"No model was made for {volume.modality} {stack.description}"
+            if session.closed:
+                return
+            requests = session.plan_models(cards, volume, self._settings.device)
+            if not requests:
+                misses = "; ".join(f"{c.id}: {describe(m)}" for c, m in models_for(cards, volume).near_misses())
+                self._status(f"No model was made for {volume.modality} {description}"
                              + (f" ({misses}). AI > Run a Model by Hand... runs one anyway." if misses else ""), 15000)
-            for card in chosen.applicable:
-                self.run(card, volume, is_current)
+            for request in requests:
+                self.run(session, request, volume)
 
-        self._runner.run("Finding models", find, found, self._error, key="ai:find")
+        self._runner.run("Finding models", lambda ctx: find_model_cards(self._settings.model_folders), found,
+                         self._error, key="ai:find")
 
-    def run_by_hand(self, volume: Volume, is_current: Callable[[Volume], bool]) -> None:
+    def run_by_hand(self, volume: Volume) -> None:
         """AI > Run a Model by Hand: every model with the rules it breaks; a warning names them."""
         from radview.gui.model_choice_dialog import ModelChoiceDialog
 
+        session = self._session()
+        if session is None:
+            return
         dialog = ModelChoiceDialog(models_for(available_models(self._settings.model_folders), volume),
                                    volume_label(volume), self._parent)
         if dialog.exec() and dialog.chosen is not None:
             card, mismatches = dialog.chosen
-            self.run(card, volume, is_current, mismatches)
+            self.run(session, session.request(card, volume.series_instance_uid, self._settings.device, mismatches), volume)
 
-    def run(self, card, volume: Volume, is_current: Callable[[Volume], bool], mismatches: list | None = None) -> None:
-        """Run one model on `volume`; `mismatches`: the card's rules the series breaks (a run by hand)."""
+    def run(self, session: StudySession, request: ModelRequest, volume: Volume) -> None:
+        """Compute `request` in a worker; the session takes the result unless it is stale by then."""
         def work(ctx: TaskContext):
-            from radview.ai.engine import run_model
-
             # leave the window a core: torch on every core starves the GUI thread
-            return run_model(card, volume, self._settings.device, ctx.report, ctx.cancel,
-                             cpu_threads=max(1, (os.cpu_count() or 2) - 1), mismatches=mismatches)
+            return compute(request, volume, ctx.report, ctx.cancel, cpu_threads=max(1, (os.cpu_count() or 2) - 1))
 
         def done(result) -> None:
-            if is_current(volume):  # else the radiologist moved on to another series
-                self._show(result, volume)
+            output = session.apply(request, result) if session.is_current(request) else None
+            if output is None:
+                log.info("result of %s dropped: the reader moved on or ran it again", request.key)
+                return
+            if output.run.withheld:
+                self._status(output.run.statement(), 30000)
+            else:
+                notes = "; ".join(result.notes)
+                self._status(f"{request.model_id}: {len(result.findings)} finding(s) on {result.device} — suggestions "
+                             f"to verify. {notes}", 10000)
+            self.finished.emit(result)
 
-        self._runner.run(f"AI {card.id}", work, done, self._error, key=f"ai:{card.id}")
-
-    def _show(self, result, volume: Volume) -> None:
-        card = result.card
-        run = run_record(result, volume)
-        uid = volume.series_instance_uid
-        # a re-run replaces the earlier run's mask and flags; a refused one leaves none on screen
-        self._area.remove_layers_named(uid, f"{card.id} ")
-        if not result.input_refused:
-            colors = {o.code[0]: o.color for o in card.outputs}
-            styles = {f.mask_label: LabelStyle(f"{f.finding_type.meaning} {f.mask_label}", colors[f.finding_type.value])
-                      for f in result.findings if f.mask_label}
-            self._area.add_label_layer(LabelLayer(f"{card.id} {card.version} mask", uid, result.labels, styles, 0.45))
-            markers = [Marker(f.id, np.array(f.centre_lps_mm), f.size_mm or 10.0,
-                              f"{f.finding_type.meaning} {describe_size(f)}") for f in result.findings]
-            self._area.add_marker_layer(MarkerLayer(f"{card.id} {card.version} flags", uid, markers))
-            notes = "; ".join(result.notes)
-            self._status(f"{card.id}: {len(result.findings)} finding(s) on {result.device} — suggestions to verify. "
-                         f"{notes}", 10000)
-        else:
-            self._status(run.statement(), 30000)
-        self.recorded.emit(run, result)
-        self.finished.emit(result)
+        self._runner.run(f"AI {request.model_id}", work, done, self._error, key=f"ai:{request.key}")
 
     def _error(self, exc: BaseException) -> None:
         show_error(self._parent, "AI model failed", readable(exc), "The images are unaffected; other models still run.")

@@ -94,7 +94,7 @@ class PacsDialog(QDialog):
             return
 
         def work(ctx: TaskContext) -> str:
-            from radview.pacs.client import check_connection
+            from radview.workflow.exchange import check_connection
             return check_connection(node)
 
         self.message.setText(f"Testing {node.describe()}...")
@@ -111,7 +111,7 @@ class PacsDialog(QDialog):
         query = self.query()
 
         def work(ctx: TaskContext) -> list[StudyRecord]:
-            from radview.pacs.client import find_studies
+            from radview.workflow.exchange import find_studies
             return find_studies(node, query)
 
         self.message.setText(f"Searching {node.name}...")
@@ -148,7 +148,7 @@ class PacsDialog(QDialog):
         cache = self.cache
 
         def work(ctx: TaskContext) -> Path:
-            from radview.pacs.client import retrieve_study
+            from radview.workflow.exchange import retrieve_study
             return retrieve_study(node, study_uid, cache, ctx.report, ctx.cancel)
 
         def done(folder: Path) -> None:

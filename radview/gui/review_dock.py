@@ -10,10 +10,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QInputDialog, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from radview.core.review import ReviewStatus
+from radview.core.study_lock import StudyInUse
 from radview.gui.error_dialog import readable, show_error
 from radview.gui.finding_dialog import FindingDialog
 from radview.gui.findings_panel import FindingsPanel
-from radview.gui.study_session import StudySession
+from radview.gui.session_view import SessionView
 from radview.gui.viewer_area import ViewerArea
 
 BUTTONS = ("accept_finding", "reject_finding", "edit_finding", "add_finding", "undo_review", "redo_review")
@@ -22,7 +23,7 @@ BUTTONS = ("accept_finding", "reject_finding", "edit_finding", "add_finding", "u
 class ReviewDock(QWidget):
     """Progress line + buttons (bound to the window's QActions) + the findings list."""
 
-    def __init__(self, findings: FindingsPanel, session: StudySession, area: ViewerArea,
+    def __init__(self, findings: FindingsPanel, session: SessionView, area: ViewerArea,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.findings, self.session, self.area = findings, session, area
@@ -161,6 +162,9 @@ class ReviewDock(QWidget):
             return
         try:
             pages = self.session.export_pdf(Path(path))
+        except StudyInUse as refused:
+            self.session.show_status(f"⚠ {refused}", 8000)
+            return
         except (OSError, ValueError) as error:
             show_error(self, "PDF export failed", readable(error), "Choose a folder you can write to.")
             return

@@ -14,7 +14,7 @@ from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from radview.core.study_index import StudyIndex
-from radview.dicom.stacks import Stack, split_series
+from radview.workflow.study_opening import Stack, series_stacks
 
 STACK_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMBNAIL_PX = 64
@@ -63,7 +63,7 @@ class StudyBrowser(QTreeWidget):
                 s_item = QTreeWidgetItem(p_item, [f"{_date(study.date)}  {study.description or '(no description)'}"])
                 s_item.setToolTip(0, f"Accession {study.accession_number or '-'}\n{study.study_instance_uid}")
                 for series in study.series:
-                    for stack in split_series(series):
+                    for stack in series_stacks(series):
                         self._add_stack(s_item, stack)
                 s_item.setExpanded(True)
             p_item.setExpanded(True)

@@ -199,18 +199,12 @@ class ViewerArea(QWidget):
         self._push_overlays()
         self.layers_changed.emit()
 
-    def remove_layer(self, layer_id: int) -> None:
+    def remove_layers(self, layers: list[LabelLayer | MarkerLayer]) -> None:
+        """Take these layers off (an earlier run of a model that was run again)."""
+        gone = {id(layer) for layer in layers}
         for store in (self.label_layers, self.marker_layers):
-            for uid, layers in store.items():
-                store[uid] = [layer for layer in layers if layer.id != layer_id]
-        self._push_overlays()
-        self.layers_changed.emit()
-
-    def remove_layers_named(self, series_instance_uid: str, prefix: str) -> None:
-        """Drop a series' layers whose name starts with `prefix` (an earlier run of a model)."""
-        for store in (self.label_layers, self.marker_layers):
-            layers = store.get(series_instance_uid, [])
-            store[series_instance_uid] = [layer for layer in layers if not layer.name.startswith(prefix)]
+            for uid, kept in store.items():
+                store[uid] = [layer for layer in kept if id(layer) not in gone]
         self._push_overlays()
         self.layers_changed.emit()
 

@@ -144,9 +144,13 @@ class WorklistDock(QWidget):
 
         entries, data_root, settings = list(self.local), self.data_root, self.settings
 
-        def work(ctx: TaskContext) -> int:
+        def work(ctx: TaskContext) -> tuple[int, list[str]]:
             return analyze_unread(entries, data_root, settings.device, settings.model_folders, ctx.report, ctx.cancel)
 
-        self.runner.run("AI triage", work, lambda n: (self.status.setText(f"AI ran on {n} new stud{'y' if n == 1 else 'ies'}"),
-                                                      self.show_entries()),
-                        lambda e: self.status.setText(f"⚠ {readable(e)}"), key="worklist-ai")
+        def done(result: tuple[int, list[str]]) -> None:
+            count, left_out = result
+            self.status.setText(f"AI ran on {count} new stud{'y' if count == 1 else 'ies'}"
+                                + (f"; left for later: {'; '.join(left_out)}" if left_out else ""))
+            self.show_entries()
+
+        self.runner.run("AI triage", work, done, lambda e: self.status.setText(f"⚠ {readable(e)}"), key="worklist-ai")

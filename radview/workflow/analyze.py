@@ -14,18 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from radview.core.progress import CancelToken, ProgressCallback, report
-from radview.core.report import Report
-from radview.core.review import Review, ReviewStatus
-from radview.core.workspace import StudyWorkspace
+from radview.core.review import Review
+from radview.core.study_lock import StudyInUse
 from radview.report.document import report_html
-from radview.workflow.dicom_results import export_dicom_results
-from radview.workflow.model_selection import models_for, not_applicable_run, run_record
-from radview.workflow.reporting import StudyContext, export_pdf, model_used, update_report
+from radview.workflow.exports import export_dicom, export_pdf
+from radview.workflow.session import StudySession
+from radview.workflow.study_opening import load_stack, reading_stack, scan, series_stacks
+
+LOCK_WAIT_S = 120.0  # how long analyze waits for a study another program has open
 
 
 @dataclass
 class StudyOutput:
-    """What analyze wrote for one study."""
+    """What analyze wrote for one study (nothing, with the reason in notes, when it was skipped)."""
 
     study_instance_uid: str
     folder: Path
@@ -34,82 +35,83 @@ class StudyOutput:
     pdf_pages: int
     dicom_files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: bool = False
 
 
 def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, reader: str = "",
             nodule_risk: str | None = None, device: str = "auto", model_folders: list[str] | None = None,
             institution: str = "", page_size: str = "A4", dicom: bool = False, documents: bool = True,
-            progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> list[StudyOutput]:
+            progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+            lock_wait_s: float = LOCK_WAIT_S) -> list[StudyOutput]:
     """Analyse every study under `path`; one output folder per study (DIR itself for one study).
 
+    Each study is one StudySession (radview.workflow.session), as the window opens it.
     documents=False writes findings.json and the workspace only (worklist triage: no PDF).
-    nodule_risk: the reader's judgement for Fleischner 2017; None keeps the saved report's (else low)."""
-    from radview.ai.engine import run_model
+    nodule_risk: the reader's judgement for Fleischner 2017; None keeps the saved report's (else low).
+    lock_wait_s: how long to wait for a study open in another program; then a single study raises
+    StudyInUse, and of several studies that one is skipped with the reason."""
     from radview.ai.registry import find_models
-    from radview.dicom.load import load_stack
-    from radview.dicom.scan import scan_path
-    from radview.dicom.stacks import split_series
 
-    index = scan_path(path, cancel=cancel)
-    studies = [(patient, study) for patient in index.patients for study in patient.studies]
+    index = scan(path, cancel=cancel)
+    studies = [study for patient in index.patients for study in patient.studies]
     if not studies:
         skipped = "; ".join(f"{s.path}: {s.reason}" for s in index.skipped[:5]) if index.skipped else ""
         raise FileNotFoundError(f"{path}: no DICOM images found{' (' + skipped + ')' if skipped else ''}")
     cards, refused = find_models(model_folders)
     outputs = []
-    for n, (patient, study) in enumerate(studies):
-        context = StudyContext(patient, study)
-        workspace = StudyWorkspace(data_root, study.study_instance_uid)
-        review = Review(reader or "radview analyze", workspace.audit_log())
-        review.restore(workspace.read_json(workspace.review_path) or {})
-        notes = [f"model refused: {r.reason}" for r in refused]
-        for series in study.series:
-            stacks = split_series(series)
-            if not stacks:
-                continue
-            # the largest stack of each series (a 2D series: its first image), as the window opens it
-            volume = load_stack(stacks[0], cancel=cancel)
-            context.series.append(series)
-            context.volumes[series.series_instance_uid] = volume
-            chosen = models_for(cards, volume)
-            for card, mismatches in chosen.near_misses():
-                review.record_model_run(not_applicable_run(card, volume, mismatches))
-            for card in chosen.applicable:
-                report(progress, n, len(studies), f"{card.id} on series {series.series_number}")
-                result = run_model(card, volume, device, cancel=cancel)
-                notes += result.notes
-                context.models[card.id] = model_used(card)
-                context.labels[(series.series_instance_uid, card.id)] = result.labels
-                run = run_record(result, volume)
-                review.record_model_run(run, result.findings)
-                if run.withheld:
-                    notes.append(run.statement())
-        if accept_all:
-            for item in review.findings():
-                if item.status is ReviewStatus.UNREVIEWED:
-                    review.accept(item.original.id)
-        workspace.write_json(workspace.review_path, review.to_dict())
-        saved = workspace.read_json(workspace.report_path)
-        draft = Report.from_dict(saved) if saved else Report(study.study_instance_uid)
-        if draft.signed:
-            notes.append(f"the report (version {draft.version}) is signed; its PDF is written as signed, unchanged")
-        else:
-            update_report(draft, context, review, reader, nodule_risk)
-            workspace.write_json(workspace.report_path, draft.to_dict())
+    for n, study in enumerate(studies):
         folder = Path(out) if len(studies) == 1 else Path(out) / study.study_instance_uid
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_findings_json(folder / "findings.json", study.study_instance_uid, review, accept_all)
-        pages = 0
-        if documents:
-            (folder / "report.html").write_text(report_html(draft), encoding="utf-8")
-            pages = export_pdf(draft, context, review, folder / "report.pdf", institution, page_size)
-        output = StudyOutput(study.study_instance_uid, folder, len(review.items), len(review.accepted()), pages, notes=notes)
-        if dicom and documents:
-            results = export_dicom_results(draft, context, review, folder / "report.pdf", folder / "dicom", institution)
-            output.dicom_files, output.notes = results.files, notes + results.notes
+        try:
+            session = StudySession(index, study, data_root, reader or "radview analyze", purpose="radview analyze",
+                                   lock_timeout_s=lock_wait_s)
+        except StudyInUse as busy:
+            if len(studies) == 1:
+                raise
+            outputs.append(StudyOutput(study.study_instance_uid, folder, 0, 0, 0, notes=[f"skipped: {busy}"], skipped=True))
+            continue
+        with session:
+            notes = [f"model refused: {r.reason}" for r in refused]
+            notes += [session.restore_problem] if session.restore_problem else []
+            _run_models(session, cards, device, notes, progress, (n, len(studies)), cancel)
+            if session.report.signed:
+                notes.append(f"the report (version {session.report.version}) is signed; its PDF is written as signed, unchanged")
+            else:
+                if nodule_risk is not None:
+                    session.set_nodule_risk(nodule_risk)
+                if accept_all:
+                    session.accept_all()
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_findings_json(folder / "findings.json", study.study_instance_uid, session.review, accept_all)
+            output = StudyOutput(study.study_instance_uid, folder, len(session.review.items),
+                                 len(session.review.accepted()), 0, notes=notes)
+            if documents:
+                (folder / "report.html").write_text(report_html(session.report), encoding="utf-8")
+                output.pdf_pages = export_pdf(session, folder / "report.pdf", institution, page_size)
+                if dicom:
+                    results = export_dicom(session, folder / "dicom", folder / "report.pdf", institution)
+                    output.dicom_files, output.notes = results.files, notes + results.notes
         outputs.append(output)
         report(progress, n + 1, len(studies), f"study {n + 1} of {len(studies)} written")
     return outputs
+
+
+def _run_models(session: StudySession, cards: list, device: str, notes: list[str], progress: ProgressCallback | None,
+                study_of: tuple[int, int], cancel: CancelToken | None) -> None:
+    """Every series of the study at its reading stack (a 2D series: its first image), with the
+    models made for it."""
+    for series in session.study.series:
+        stack = reading_stack(series_stacks(series))
+        if stack is None:
+            continue
+        volume = load_stack(stack, cancel=cancel)
+        session.add_series(series, volume)
+        for request in session.plan_models(cards, volume, device):
+            report(progress, *study_of, f"{request.model_id} on series {series.series_number}")
+            output = session.run(request, cancel=cancel)
+            if output is not None:
+                notes += output.result.notes
+                if output.run.withheld:
+                    notes.append(output.run.statement())
 
 
 def _write_findings_json(path: Path, study_uid: str, review: Review, accept_all: bool) -> None:

@@ -15,8 +15,8 @@ from radview.core.ai_runs import ModelRun, RunOutcome, series_label
 from radview.core.volume import Volume
 
 # describe: the window words a mismatch as the report does, through the workflow
-__all__ = ["SeriesModels", "available_models", "describe", "models_for", "not_applicable_run", "run_record",
-           "volume_label"]
+__all__ = ["SeriesModels", "available_models", "describe", "find_model_cards", "models_for", "not_applicable_run",
+           "run_record", "volume_label", "warm_up_ai"]
 
 
 @dataclass
@@ -34,9 +34,7 @@ class SeriesModels:
 
 def available_models(model_folders: list[str] | None = None) -> list[ModelCard]:
     """The usable model packages (the shipped ones and the settings' folders)."""
-    from radview.ai.registry import find_models
-
-    return find_models(model_folders)[0]
+    return find_model_cards(model_folders)[0]
 
 
 def models_for(cards: list[ModelCard], volume: Volume) -> SeriesModels:
@@ -73,3 +71,27 @@ def run_record(result, volume: Volume) -> ModelRun:
     reason = describe(result.mismatches) if result.mismatches else (check.reason if check else "")
     return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume), RunOutcome.FINDINGS,
                     reason, len(result.findings), bool(result.mismatches), **measured)
+
+
+def find_model_cards(model_folders: list[str] | None = None) -> tuple[list[ModelCard], list]:
+    """The usable model packages, and the refused ones with why (radview.ai.registry.Refusal)."""
+    from radview.ai.registry import find_models
+
+    return find_models(model_folders)
+
+
+def warm_up_ai(model_folders: list[str] | None, device: str, first_start: bool) -> tuple[float, str]:
+    """Import the inference stack ahead of the first run (seconds it took); on the first start
+    also run one model and say which device the AI uses (else "")."""
+    from radview.ai.warmup import warm_up
+
+    seconds = warm_up()
+    if not first_start:
+        return seconds, ""
+    from radview.ai.device_report import check_model_runs, compute_device
+
+    cards, _refused = find_model_cards(model_folders)
+    if not cards:
+        raise RuntimeError("no model package was found, so the AI cannot run (see radview doctor)")
+    _used, run_s = check_model_runs(cards[0], device)
+    return seconds, f"AI check passed: {cards[0].id} ran on {compute_device(device).description} in {run_s:.1f} s"

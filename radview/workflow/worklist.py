@@ -10,6 +10,7 @@ from radview.core.ai_runs import RunOutcome
 from radview.core.pacs import StudyRecord
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.review import MANUAL_MODEL_ID
+from radview.core.study_lock import StudyInUse
 from radview.core.workspace import StudyWorkspace, WorkspaceError
 from radview.core.worklist import WorklistEntry
 
@@ -76,17 +77,26 @@ def cached_studies(cache: Path, data_root: Path) -> list[WorklistEntry]:
 
 def analyze_unread(entries: list[WorklistEntry], data_root: Path, device: str = "auto",
                    model_folders: list[str] | None = None, progress: ProgressCallback | None = None,
-                   cancel: CancelToken | None = None) -> int:
+                   cancel: CancelToken | None = None) -> tuple[int, list[str]]:
     """Run the models on local studies no model has seen yet (findings stay unreviewed), so
-    triage can order them; returns how many studies were analysed."""
+    triage can order them. A study open elsewhere (the window, another analyze) is left for later,
+    never written by two programs at once. Returns how many studies were analysed, and the ones
+    left out with why."""
     from radview.workflow.analyze import analyze
 
     todo = [e for e in entries if e.ai_positive is None and e.folder]
+    left_out, analysed = [], 0
     for n, entry in enumerate(todo):
         report(progress, n, len(todo), f"AI triage: study {n + 1} of {len(todo)}")
         out = StudyWorkspace(data_root, entry.record.study_instance_uid).exports / "triage"
-        analyze(Path(entry.folder), out, data_root, device=device, model_folders=model_folders, documents=False,
-                cancel=cancel)
+        try:
+            outputs = analyze(Path(entry.folder), out, data_root, device=device, model_folders=model_folders,
+                              documents=False, cancel=cancel, lock_wait_s=0.0)
+        except StudyInUse as busy:
+            left_out.append(f"{entry.record.patient_name or entry.record.study_instance_uid}: {busy}")
+        else:
+            analysed += any(not o.skipped for o in outputs)
+            left_out += [f"{o.study_instance_uid}: {note}" for o in outputs if o.skipped for note in o.notes]
         _review_state(entry, data_root)
     report(progress, len(todo), len(todo), "AI triage done")
-    return len(todo)
+    return analysed, left_out

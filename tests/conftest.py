@@ -53,6 +53,32 @@ def demo_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def planted_ct(demo_study):
+    """The demo CT scanned and loaded once, and a fixed ct-nodule result on it (tests/fixed_results.py)."""
+    from radview.workflow.study_opening import load_stack, reading_stack, scan, series_stacks
+    from tests.fixed_results import planted_nodule_result
+
+    index = scan(demo_study / "dicom" / "chest-ct")
+    series = index.patients[0].studies[0].series[0]
+    volume = load_stack(reading_stack(series_stacks(series)))
+    return index, series, volume, planted_nodule_result(demo_study, volume)
+
+
+@pytest.fixture
+def fixed_ct_model(planted_ct, monkeypatch):
+    """The window's model runs compute the fixed ct-nodule result instead of running the network
+    (every other step of a run is real); returns that result."""
+    result = planted_ct[3]
+
+    def compute(request, volume, *args, **kwargs):
+        assert request.model_id == "ct-nodule" and volume.series_instance_uid == result.findings[0].series_instance_uid
+        return result
+
+    monkeypatch.setattr("radview.gui.model_runs.compute", compute)
+    return result
+
+
+@pytest.fixture(scope="session")
 def analyzed_dicom(demo_study, tmp_path_factory):
     """`radview analyze --accept-all --dicom` over the three demo studies (CT, MR, radiograph)."""
     home, out = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("out")

@@ -57,3 +57,30 @@ def test_quitting_while_the_models_run_leaves_no_traceback(demo_study: Path, tmp
         env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
+
+
+SIGTERM_SCRIPT = r"""
+"$RADVIEW" "$STUDY" > "$LOG" 2>&1 &
+app=$!
+for i in $(seq 300); do grep -q 'window shown after' "$LOG" && break; sleep 0.2; done
+sleep "$AFTER_S"  # the series loads and ct-nodule starts (it runs ~30 s on a CPU)
+kill -TERM $app
+wait $app
+echo "exit status $?"
+"""
+
+
+def test_sigterm_while_ct_nodule_runs_exits_0_without_a_traceback(demo_study: Path, tmp_path: Path):
+    """A logout or `kill` during a model run: the window cancels the run, waits for it (bounded),
+    saves the draft and exits 0 with nothing on stderr but log lines."""
+    log = tmp_path / "app.log"
+    env = {**os.environ, "RADVIEW": str(Path(sys.executable).with_name("radview")), "STUDY": str(demo_study / "dicom" / "chest-ct"),
+           "LOG": str(log), "RADVIEW_HOME": str(tmp_path / "home"), "AFTER_S": "8"}
+    env.pop("QT_QPA_PLATFORM", None)
+    done = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "bash", "-c", SIGTERM_SCRIPT],
+                          env=env, capture_output=True, text=True, timeout=300)
+    output = log.read_text()
+    assert "exit status 0" in done.stdout, done.stdout + output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    app_log = "".join(p.read_text() for p in (tmp_path / "home" / "logs").glob("*.log*"))
+    assert "AI ct-nodule cancelled" in app_log, f"SIGTERM did not come while the model ran: {app_log[-2000:]}"

@@ -18,8 +18,8 @@ from tests.gui.conftest import open_via_menu
 
 
 @pytest.fixture
-def reviewed_ct(qtbot, window, demo_study, monkeypatch):
-    """The demo CT opened, ct-nodule run (Ctrl+R's action), its findings listed."""
+def reviewed_ct(qtbot, window, demo_study, monkeypatch, fixed_ct_model):
+    """The demo CT opened, ct-nodule run (Ctrl+R's action) with a fixed result, its findings listed."""
     open_via_menu(qtbot, window, demo_study / "dicom" / "chest-ct", monkeypatch)
     with qtbot.waitSignal(window.model_finished, timeout=180_000) as finished:
         window.actions_["run_models"].trigger()

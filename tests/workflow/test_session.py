@@ -12,17 +12,11 @@ from radview.core.report import ReportLocked
 from radview.core.study_lock import StudyInUse
 from radview.workflow.exports import export_dicom, export_pdf
 from radview.workflow.session import StudySession
-from radview.workflow.study_opening import load_stack, reading_stack, scan, series_stacks
-from tests.fixed_results import planted_nodule_result
 
 
-@pytest.fixture(scope="module")
-def ct(demo_study):
-    """The demo CT scanned and loaded once, with the fixed ct-nodule result on it."""
-    index = scan(demo_study / "dicom" / "chest-ct")
-    series = index.patients[0].studies[0].series[0]
-    volume = load_stack(reading_stack(series_stacks(series)))
-    return index, series, volume, planted_nodule_result(demo_study, volume)
+@pytest.fixture
+def ct(planted_ct):
+    return planted_ct
 
 
 def _open(ct, data_root, **options) -> StudySession:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def print_progress(progress) -> None:
@@ -45,3 +46,18 @@ def user_settings():
     for problem in problems:
         print(f"radview: {problem}", file=sys.stderr)
     return settings
+
+
+def model_folders() -> list[str]:
+    """The settings' extra model folders."""
+    from radview.core.settings import load_settings
+    from radview.user_dirs import settings_path
+
+    return load_settings(settings_path())[0].model_folders
+
+
+def model_cases(card, data: str | None, part: str):
+    """The card's phantom cases of `part`, or a site folder's cases."""
+    from radview.workflow.training_data import recipe_cases, site_cases
+
+    return recipe_cases(card, part) if data in (None, "phantoms") else site_cases(Path(data), card)

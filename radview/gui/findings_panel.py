@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from radview.core.findings import Finding, describe_size
+from radview.core.findings import describe_size
 from radview.core.review import Review, ReviewedFinding, ReviewStatus
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -41,7 +41,7 @@ from radview.gui.shortcuts_dialog import ShortcutsDialog
 from radview.gui.study_browser import StudyBrowser, patient_name
 from radview.gui.session_view import SessionView
 from radview.gui.task_status import TaskStatus
-from radview.gui.view_box import Tool
+from radview.viewer.tools import Tool
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
 from radview.gui.worklist_dock import WorklistDock

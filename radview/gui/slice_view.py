@@ -1,4 +1,5 @@
-"""One slice view: a plane of a volume with its overlays, crosshair, measurements and corner text.
+"""One slice view: draws a PlaneView (radview.viewer.plane_view) with its overlays, crosshair,
+measurements and corner text, and turns the mouse into the viewer's signals.
 
 The view works in in-plane mm: its ViewBox data coordinates are mm along the screen's right and
 down, so aspect ratio, zoom and ROI sizes are exact. The displayed arrays are numpy views of the
@@ -22,7 +23,9 @@ from radview.core.windowing import WindowLevel
 from radview.gui.corner_text import CornerText
 from radview.gui.marker_items import MarkerGraphics
 from radview.gui.measure_items import MeasurementGraphics
-from radview.gui.view_box import SliceViewBox, Tool
+from radview.gui.view_box import SliceViewBox
+from radview.viewer.plane_view import PlaneView
+from radview.viewer.tools import Tool
 
 GREY_INVERTED = np.linspace(255, 0, 256).astype(np.uint8)
 CROSSHAIR_COLORS = {Plane.AXIAL: (80, 160, 255), Plane.CORONAL: (90, 220, 110), Plane.SAGITTAL: (255, 110, 90)}
@@ -44,19 +47,13 @@ class SliceView(pg.GraphicsView):
 
     def __init__(self, plane: Plane = Plane.AXIAL, slab_mm: float = 0.0, parent=None) -> None:
         super().__init__(parent, background=(0, 0, 0))
-        self.plane = plane
-        self.slab_mm = slab_mm  # > 0: maximum intensity projection over this thickness
+        self.plane_view = PlaneView(plane, slab_mm)  # slab_mm > 0: a maximum intensity projection
         self.view_box = SliceViewBox()
         self.setCentralItem(self.view_box)
-        self.volume: Volume | None = None
-        self.layout_: PlaneLayout | None = None
-        self.index = 0
         self.window = WindowLevel(400, 40)
         self.inverted = False
         self.header_text = ""
         self.value_unit = ""
-        self._to_mm = np.eye(2)
-        self._from_mm = np.eye(2)
         self._label_layers: list[LabelLayer] = []
         self._mask_items: dict[int, pg.ImageItem] = {}
         self._marker_layers: list[MarkerLayer] = []
@@ -85,19 +82,36 @@ class SliceView(pg.GraphicsView):
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.setToolTip("")
 
+    # ----- the plane shown (radview.viewer.plane_view) ------------------------------------------
+    @property
+    def plane(self) -> Plane:
+        return self.plane_view.plane
+
+    @property
+    def slab_mm(self) -> float:
+        return self.plane_view.slab_mm
+
+    @property
+    def volume(self) -> Volume | None:
+        return self.plane_view.volume
+
+    @property
+    def layout_(self) -> PlaneLayout | None:
+        return self.plane_view.layout
+
+    @property
+    def index(self) -> int:
+        return self.plane_view.index
+
     # ----- content -----------------------------------------------------------------------
     def set_volume(self, volume: Volume, header_text: str = "") -> None:
         """Show `volume` (it may still be filling); starts on its first slice, fitted."""
-        self.volume = volume
-        self.layout_ = plane_layout(volume, self.plane)
+        self.plane_view.set_volume(volume)
         self.header_text = header_text
         self.value_unit = volume.value_unit
         self.inverted = False
-        self._to_mm = self.layout_.display_to_plane_mm()
-        self._from_mm = np.linalg.inv(self._to_mm)
-        m = self._to_mm
+        m = self.plane_view.to_mm
         self.display_root.setTransform(QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], 0.0, 0.0))
-        self.index = 0 if self.plane is Plane.AXIAL else self.layout_.slice_count // 2
         self._colour_crosshair()
         labels = self.layout_.edge_labels() if volume.has_patient_geometry else {}
         for side in ("top", "bottom", "left", "right"):
@@ -107,15 +121,15 @@ class SliceView(pg.GraphicsView):
 
     @property
     def slice_count(self) -> int:
-        return self.layout_.slice_count if self.layout_ else 0
+        return self.plane_view.slice_count
 
     def set_index(self, index: int) -> None:
         """Go to slice `index` of this plane (clipped)."""
         if not self.layout_:
             return
-        index = int(np.clip(index, 0, self.slice_count - 1))
+        index = self.plane_view.clipped(index)
         if index != self.index:
-            self.index = index
+            self.plane_view.index = index
             self.refresh()
             self.index_changed.emit(index)
 
@@ -163,13 +177,12 @@ class SliceView(pg.GraphicsView):
         """Put the crosshair on a patient point; with move_slice, show the slice through it."""
         self._focus_lps = None if point_lps_mm is None else np.asarray(point_lps_mm, float)
         if move_slice and self._focus_lps is not None and self.volume is not None:
-            voxel = self.volume.patient_mm_to_voxel(self._focus_lps)
-            self.set_index(int(np.rint(voxel[self.layout_.fixed_axis])))
+            self.set_index(self.plane_view.slice_through(self._focus_lps))
         self._paint_crosshair()
 
     def centre_on(self, point_lps_mm: np.ndarray) -> None:
         """Pan (keeping the zoom) so a patient point sits in the middle of the view."""
-        x, y, _ = self._lps_to_view(point_lps_mm)
+        x, y, _ = self.plane_view.lps_to_view(point_lps_mm)
         rect = self.view_box.viewRect()
         self.view_box.translateBy(x=x - rect.center().x(), y=y - rect.center().y())
 
@@ -186,11 +199,8 @@ class SliceView(pg.GraphicsView):
         """Fit the whole slice in the view."""
         if not self.layout_:
             return
-        rows, cols = self.layout_.display_shape
-        corners = self._to_mm @ np.array([[0, cols, 0, cols], [0, 0, rows, rows]], float)
-        self.view_box.setRange(
-            xRange=(corners[0].min(), corners[0].max()), yRange=(corners[1].min(), corners[1].max()), padding=0.02
-        )
+        x_range, y_range = self.plane_view.fit_range_mm()
+        self.view_box.setRange(xRange=x_range, yRange=y_range, padding=0.02)
 
     def zoom(self, factor: float) -> None:
         self.view_box.scaleBy(x=1.0 / factor, y=1.0 / factor)
@@ -201,33 +211,19 @@ class SliceView(pg.GraphicsView):
         if not self.layout_:
             return 1.0
         mm_per_screen_px = self.view_box.viewPixelSize()[0]
-        return float(np.linalg.norm(self._to_mm[:, 0]) / mm_per_screen_px) if mm_per_screen_px > 0 else 1.0
+        return self.plane_view.mm_per_image_pixel() / mm_per_screen_px if mm_per_screen_px > 0 else 1.0
 
     # ----- coordinates ---------------------------------------------------------------------
     def view_to_voxel(self, x_mm: float, y_mm: float, index: float | None = None) -> np.ndarray:
         """View mm (x, y) on this plane's slice -> fractional voxel (k, j, i)."""
-        dx, dy = self._from_mm @ np.array([x_mm, y_mm])
-        return self.layout_.display_to_voxel(dx, dy, self.index if index is None else index)
+        return self.plane_view.view_to_voxel(x_mm, y_mm, index)
 
     def view_to_lps(self, x_mm: float, y_mm: float) -> np.ndarray:
-        return self.volume.voxel_to_patient_mm(self.view_to_voxel(x_mm, y_mm))
-
-    def _lps_to_view(self, point_lps_mm: np.ndarray) -> tuple[float, float, float]:
-        """LPS mm -> (x mm, y mm, fractional slice index) in this view."""
-        dx, dy, depth = self.layout_.voxel_to_display(self.volume.patient_mm_to_voxel(point_lps_mm))
-        x, y = self._to_mm @ np.array([dx, dy])
-        return float(x), float(y), depth
+        return self.plane_view.view_to_lps(x_mm, y_mm)
 
     def display_image(self) -> np.ndarray:
         """The 2D array now shown (rows, cols): a view of the volume, or a slab MIP."""
-        voxels = self.volume.voxels
-        if self.slab_mm <= 0 or self.slice_count < 2:
-            return self.layout_.display_slice(voxels, self.index)
-        half = int(round(self.slab_mm / 2 / self.volume.spacing_mm[self.layout_.fixed_axis]))
-        lo, hi = max(0, self.index - half), min(self.slice_count, self.index + half + 1)
-        slab = np.take(voxels, np.arange(lo, hi), axis=self.layout_.fixed_axis)
-        single = PlaneLayout(**{**self.layout_.__dict__, "shape": slab.shape[:3]})
-        return np.max(np.stack([single.display_slice(slab, k) for k in range(hi - lo)]), axis=0)
+        return self.plane_view.display_image()
 
     # ----- painting ----------------------------------------------------------------------
     def _paint_image(self) -> None:
@@ -290,32 +286,13 @@ class SliceView(pg.GraphicsView):
             pen.setCosmetic(True)
             line.setPen(pen)
 
-    def _in_plane(self, depth: float, tolerance_slices: float = 0.5) -> bool:
-        return abs(depth - self.index) <= tolerance_slices
-
     def _paint_markers(self) -> None:
-        if not self.layout_:
-            return
-        shown = []
-        slice_mm = self.volume.spacing_mm[self.layout_.fixed_axis]
-        for layer in self._marker_layers:
-            if not layer.visible:
-                continue
-            for marker in layer.markers:
-                x, y, depth = self._lps_to_view(marker.centre_lps_mm)
-                if self._in_plane(depth, marker.size_mm / 2 / slice_mm + 0.5):
-                    shown.append((marker, x, y))
-        self.markers.show(shown)
+        if self.layout_:
+            self.markers.show(self.plane_view.markers_shown(self._marker_layers))
 
     def _paint_measurements(self) -> None:
-        if not self.layout_:
-            return
-        shown = {}
-        for m in self._measurements:
-            view = np.array([self._lps_to_view(p) for p in m.points_lps_mm])
-            if all(self._in_plane(d) for d in view[:, 2]):
-                shown[m.id] = (m, view[:, :2])
-        self.measure_graphics.show(shown, self.value_unit)
+        if self.layout_:
+            self.measure_graphics.show(self.plane_view.measurements_shown(self._measurements), self.value_unit)
 
     # ----- corner text -------------------------------------------------------------------
     def corner_texts(self) -> dict[str, str]:
@@ -328,11 +305,8 @@ class SliceView(pg.GraphicsView):
         v = self.volume
         compact = self.width() < 480  # narrow panes (1x3) keep only the essentials
         self.corner.set("tl", self.header_text.split("\n")[0] if compact else self.header_text)
-        position = ""
-        if v.has_patient_geometry:
-            centre = v.voxel_to_patient_mm(self.layout_.display_to_voxel(0.5, 0.5, self.index))
-            normal_coordinate = float(centre @ self.layout_.normal)
-            position = f"\nLoc {normal_coordinate:.1f} mm"
+        location = self.plane_view.location_mm()
+        position = "" if location is None else f"\nLoc {location:.1f} mm"
         slab = f"  MIP {self.slab_mm:.0f} mm" if self.slab_mm > 0 else ""
         loading = f"  loading {v.slices_loaded}/{v.shape[0]}" if v.slices_loaded < v.shape[0] else ""
         series = "" if compact else f"{v.series_description}\nSe {v.series_number or '-'}  "
@@ -354,18 +328,10 @@ class SliceView(pg.GraphicsView):
         if not self.layout_ or not self.view_box.sceneBoundingRect().contains(scene_pos):
             return
         p = self.view_box.mapSceneToView(scene_pos)
-        voxel = self.view_to_voxel(p.x(), p.y())
-        k, j, i = (int(np.floor(c + 0.5)) for c in voxel)
-        if not (0 <= k < self.volume.shape[0] and 0 <= j < self.volume.shape[1] and 0 <= i < self.volume.shape[2]):
+        text = self.plane_view.cursor_readout(p.x(), p.y(), self.value_unit)
+        if text is None:
             self.corner.set("bl", "")
             return
-        value = self.volume.voxels[k, j, i]
-        unit = f" {self.value_unit}" if self.value_unit else ""
-        value_text = f"{value.tolist()}" if self.volume.is_rgb else f"{float(value):.0f}{unit}"
-        text = f"[{i}, {j}, {k}]  {value_text}"
-        if self.volume.has_patient_geometry:
-            x, y, z = self.volume.voxel_to_patient_mm(np.array([k, j, i], float))
-            text += f"\n({x:.1f}, {y:.1f}, {z:.1f}) mm LPS"
         self.corner.set("bl", text)
         self.cursor_text.emit(text.replace("\n", "   "))
 
@@ -429,7 +395,7 @@ class SliceView(pg.GraphicsView):
         return m
 
     def _values(self, kind: MeasurementKind, points_mm: np.ndarray, lps: np.ndarray) -> dict[str, float]:
-        return measurement_values(kind, lps, points_mm, self.display_image(), self._to_mm)
+        return measurement_values(kind, lps, points_mm, self.display_image(), self.plane_view.to_mm)
 
     def _measurement_moved(self, mid: int, points_mm: np.ndarray, finished: bool) -> None:
         m = next((m for m in self._measurements if m.id == mid), None)

@@ -6,22 +6,10 @@ Left button: depends on the tool — pan, set the crosshair, or draw a measureme
 
 from __future__ import annotations
 
-from enum import Enum
-
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 
-
-class Tool(str, Enum):
-    """What the left mouse button does."""
-
-    CROSSHAIR = "crosshair"
-    PAN = "pan"
-    ZOOM = "zoom"
-    DISTANCE = "distance"
-    ANGLE = "angle"
-    ELLIPSE = "ellipse"
-    RECTANGLE = "rectangle"
+from radview.viewer.tools import Tool
 
 
 class SliceViewBox(pg.ViewBox):

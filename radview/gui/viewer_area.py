@@ -1,7 +1,8 @@
 """The views of the open series: layouts, linked crosshair, shared window, cine, overlays.
 
-Measurements and overlay layers are kept per series (SeriesInstanceUID) so they come back when
-the series is shown again. Everything a view needs from its neighbours passes through here.
+The state (the series, layout, window, tool, crosshair, layers and measurements per series) is the
+Qt-free ViewerModel (radview.viewer.model); this area draws it in up to four panes and turns what
+the reader does in one view into model changes the others follow.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from radview.core.planes import Plane
 from radview.core.volume import Volume
 from radview.core.windowing import WindowLevel
 from radview.gui.slice_view import SliceView
-from radview.gui.view_box import Tool
 from radview.gui.view_pane import ViewPane
+from radview.viewer.model import LAYOUT_PANES, ViewerModel
+from radview.viewer.tools import Tool
 
 SLAB_MIP_MM = 10.0  # the 2x2 layout's fourth view: a 10 mm axial MIP, for nodule search
-LAYOUT_PANES = {"1x1": 1, "1x3": 3, "2x2": 4}
 CINE_FPS = 15
 
 
@@ -36,10 +37,7 @@ class ViewerArea(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.volume: Volume | None = None
-        self.layout_name = "1x3"
-        self.window = WindowLevel(400, 40)
-        self.tool = Tool.CROSSHAIR
+        self.model = ViewerModel()
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
@@ -48,35 +46,46 @@ class ViewerArea(QWidget):
         self.panes = [ViewPane(SliceView(plane, slab), title) for plane, slab, title in specs]
         for pane in self.panes:
             self._connect(pane.view)
-        self.active_view = self.panes[0].view
-        self.focus_lps_mm: np.ndarray | None = None
-        self.measurements: dict[str, list[Measurement]] = {}
-        self.label_layers: dict[str, list[LabelLayer]] = {}
-        self.marker_layers: dict[str, list[MarkerLayer]] = {}
-        self.selected_measurement: int | None = None
-        self.selected_marker: str | None = None
         self._cine = QTimer(self)
         self._cine.setInterval(1000 // CINE_FPS)
         self._cine.timeout.connect(self._cine_step)
+        self._window_source: SliceView | None = None  # the view a window drag came from: it has it
+        model = self.model
+        model.layers_changed.connect(self._layers_changed)
+        model.measurements_changed.connect(self._measurements_changed)
+        model.selection_changed.connect(self._push_overlays)
+        model.window_changed.connect(self._window_changed)
+        model.tool_changed.connect(lambda tool: [pane.view.set_tool(tool) for pane in self.panes])
+        model.layout_changed.connect(lambda _name: self._arrange())
         self._arrange()
 
-    # ----- series ------------------------------------------------------------------------
+    # ----- the model's state, as the window and the tests read it ------------------------------
+    volume = property(lambda self: self.model.volume)
+    layout_name = property(lambda self: self.model.layout_name)
+    window = property(lambda self: self.model.window)
+    tool = property(lambda self: self.model.tool)
+    focus_lps_mm = property(lambda self: self.model.focus_lps_mm)
+    measurements = property(lambda self: self.model.measurements)
+    label_layers = property(lambda self: self.model.label_layers)
+    marker_layers = property(lambda self: self.model.marker_layers)
+    selected_marker = property(lambda self: self.model.selected_marker)
+    selected_measurement = property(lambda self: self.model.selected_measurement)
+    series_uid = property(lambda self: self.model.series_uid)
+
+    @property
+    def active_view(self) -> SliceView:
+        return self.panes[self.model.active].view
+
     @property
     def views(self) -> list[SliceView]:
         """The views the current layout shows."""
         return [p.view for p in self._visible_panes()]
 
-    @property
-    def series_uid(self) -> str:
-        return self.volume.series_instance_uid if self.volume else ""
-
+    # ----- series ------------------------------------------------------------------------
     def show_volume(self, volume: Volume, header_text: str) -> None:
         """Show a (possibly still loading) volume in every pane."""
         self.stop_cine()
-        self.volume = volume
-        self.window = WindowLevel(volume.window_width or 400, volume.window_center or 40, "Default")
-        self.focus_lps_mm = None
-        self.selected_measurement = None
+        self.model.show_volume(volume)
         for pane in self.panes:
             pane.view.window = self.window
             pane.view.set_volume(volume, header_text)
@@ -99,10 +108,7 @@ class ViewerArea(QWidget):
 
     # ----- layout ------------------------------------------------------------------------
     def set_layout(self, name: str) -> None:
-        if name not in LAYOUT_PANES:
-            raise ValueError(f"unknown layout {name!r}")
-        self.layout_name = name
-        self._arrange()
+        self.model.set_layout(name)
 
     def _visible_panes(self) -> list[ViewPane]:
         if self.volume is not None and (self.volume.is_2d or not self.volume.has_patient_geometry):
@@ -125,7 +131,7 @@ class ViewerArea(QWidget):
             view.fit()
 
     def set_active(self, view: SliceView) -> None:
-        self.active_view = view
+        self.model.set_active(next(n for n, pane in enumerate(self.panes) if pane.view is view))
         for pane in self.panes:
             pane.set_active(pane.view is view)
         self.active_view_changed.emit()
@@ -133,9 +139,12 @@ class ViewerArea(QWidget):
     # ----- window, tools, navigation -----------------------------------------------------
     def apply_window(self, window: WindowLevel) -> None:
         """The same window on every view of the series."""
-        self.window = window
+        self.model.set_window(window)
+
+    def _window_changed(self, window: WindowLevel) -> None:
         for pane in self.panes:
-            pane.view.set_window(window)
+            if pane.view is not self._window_source:
+                pane.view.set_window(window)
         self.window_changed.emit(window)
 
     def toggle_invert(self) -> None:
@@ -143,9 +152,7 @@ class ViewerArea(QWidget):
             pane.view.set_inverted(not pane.view.inverted)
 
     def set_tool(self, tool: Tool) -> None:
-        self.tool = tool
-        for pane in self.panes:
-            pane.view.set_tool(tool)
+        self.model.set_tool(tool)
 
     def fit_all(self) -> None:
         for view in self.views:
@@ -160,7 +167,7 @@ class ViewerArea(QWidget):
 
     def set_focus(self, point_lps_mm: np.ndarray, move_slices: bool = True, source: SliceView | None = None) -> None:
         """Put the crosshair on a patient point in every view; other views go to its slices."""
-        self.focus_lps_mm = np.asarray(point_lps_mm, float)
+        self.model.set_focus(point_lps_mm)
         for pane in self.panes:
             pane.view.set_focus(self.focus_lps_mm, move_slice=move_slices and pane.view is not source)
 
@@ -190,47 +197,41 @@ class ViewerArea(QWidget):
 
     # ----- overlays and measurements -------------------------------------------------------
     def add_label_layer(self, layer: LabelLayer) -> None:
-        self.label_layers.setdefault(layer.series_instance_uid, []).append(layer)
-        self._push_overlays()
-        self.layers_changed.emit()
+        self.model.add_layer(layer)
 
     def add_marker_layer(self, layer: MarkerLayer) -> None:
-        self.marker_layers.setdefault(layer.series_instance_uid, []).append(layer)
-        self._push_overlays()
-        self.layers_changed.emit()
+        self.model.add_layer(layer)
 
     def remove_layers(self, layers: list[LabelLayer | MarkerLayer]) -> None:
         """Take these layers off (an earlier run of a model that was run again)."""
-        gone = {id(layer) for layer in layers}
-        for store in (self.label_layers, self.marker_layers):
-            for uid, kept in store.items():
-                store[uid] = [layer for layer in kept if id(layer) not in gone]
-        self._push_overlays()
-        self.layers_changed.emit()
+        self.model.remove_layers(layers)
 
     def layers(self) -> list[LabelLayer | MarkerLayer]:
         """The layers of the shown series, masks first."""
-        return [*self.label_layers.get(self.series_uid, []), *self.marker_layers.get(self.series_uid, [])]
+        return self.model.layers()
+
+    def _layers_changed(self) -> None:
+        self._push_overlays()
+        self.layers_changed.emit()
 
     def overlays_changed(self) -> None:
         """A layer's visibility, opacity, style or markers changed: repaint."""
         self._push_overlays()
 
     def select_marker(self, marker_id: str | None) -> None:
-        self.selected_marker = marker_id
-        self._push_overlays()
+        self.model.select_marker(marker_id)
 
     def go_to_marker(self, marker_id: str) -> None:
-        for layer in self.marker_layers.get(self.series_uid, []):
-            for marker in layer.markers:
-                if marker.id == marker_id:
-                    self.select_marker(marker_id)
-                    self.go_to(marker.centre_lps_mm)
-                    return
-        raise KeyError(marker_id)
+        """Select a marker of the shown series and centre the views on it; KeyError if none."""
+        marker = self.model.find_marker(marker_id)
+        self.select_marker(marker_id)
+        self.go_to(marker.centre_lps_mm)
 
     def series_measurements(self) -> list[Measurement]:
-        return self.measurements.get(self.series_uid, [])
+        return self.model.series_measurements()
+
+    def select_measurement(self, measurement_id: int | None) -> None:
+        self.model.select_measurement(measurement_id)
 
     def delete_selected_measurement(self) -> bool:
         if self.selected_measurement is None:
@@ -251,15 +252,12 @@ class ViewerArea(QWidget):
                 pane.view.set_measurements(self.series_measurements(), self.selected_measurement)
 
     def _add_measurement(self, m: Measurement) -> None:
-        self.measurements.setdefault(m.series_instance_uid, []).append(m)
-        self.selected_measurement = m.id
-        self._push_measurements()
-        self.measurements_changed.emit()
+        self.model.add_measurement(m)
 
     def _remove_measurement(self, mid: int) -> None:
-        self.measurements[self.series_uid] = [m for m in self.series_measurements() if m.id != mid]
-        if self.selected_measurement == mid:
-            self.selected_measurement = None
+        self.model.remove_measurement(mid)
+
+    def _measurements_changed(self) -> None:
         self._push_measurements()
         self.measurements_changed.emit()
 
@@ -269,8 +267,7 @@ class ViewerArea(QWidget):
             self.measurements_changed.emit()
 
     def _select_measurement(self, mid: int) -> None:
-        self.selected_measurement = mid
-        self._push_measurements()
+        self.model.select_measurement(mid)
 
     # ----- wiring ----------------------------------------------------------------------------
     def _connect(self, view: SliceView) -> None:
@@ -286,11 +283,11 @@ class ViewerArea(QWidget):
         view.index_changed.connect(lambda _: self._slice_moved(view))
 
     def _window_dragged(self, source: SliceView, window: WindowLevel) -> None:
-        self.window = window
-        for pane in self.panes:
-            if pane.view is not source:
-                pane.view.set_window(window)
-        self.window_changed.emit(window)
+        self._window_source = source  # it painted the new window already
+        try:
+            self.model.set_window(window)
+        finally:
+            self._window_source = None
 
     def _marker_clicked(self, marker_id: str) -> None:
         self.select_marker(marker_id)
@@ -302,6 +299,6 @@ class ViewerArea(QWidget):
             return
         voxel = self.volume.patient_mm_to_voxel(self.focus_lps_mm)
         voxel[view.layout_.fixed_axis] = view.index
-        self.focus_lps_mm = self.volume.voxel_to_patient_mm(voxel)
+        self.model.set_focus(self.volume.voxel_to_patient_mm(voxel))
         for pane in self.panes:
             pane.view.set_focus(self.focus_lps_mm, move_slice=False)

@@ -22,7 +22,7 @@ def ct_window(qtbot, window, demo_study, monkeypatch):
 
 def _screen_point(view, voxel_krc) -> QPoint:
     """Widget pixel of a voxel centre, through the view's own transforms."""
-    x, y, _ = view._lps_to_view(view.volume.voxel_to_patient_mm(np.asarray(voxel_krc, float)))
+    x, y, _ = view.plane_view.lps_to_view(view.volume.voxel_to_patient_mm(np.asarray(voxel_krc, float)))
     scene = view.view_box.mapViewToScene(QPointF(x, y))
     return view.mapFromScene(scene)
 
@@ -73,13 +73,13 @@ def test_measurements_show_where_they_lie_and_delete(ct_window, qtbot):
     axial.set_index(100)
     a = np.array([206.5, 256.5])
     b = np.array([306.5, 256.5])
-    m = axial.add_measurement(MeasurementKind.DISTANCE, [QPointF(*(axial._to_mm @ a)), QPointF(*(axial._to_mm @ b))])
+    m = axial.add_measurement(MeasurementKind.DISTANCE, [QPointF(*(axial.plane_view.to_mm @ a)), QPointF(*(axial.plane_view.to_mm @ b))])
     assert len(axial.measure_graphics.texts()) == 1
     axial.set_index(101)
     assert axial.measure_graphics.texts() == []  # not on the next slice
     coronal.set_index(256)  # the ruler lies in coronal plane row 256
     assert coronal.measure_graphics.texts() == [m.summary()]
-    w.area.selected_measurement = m.id
+    w.area.select_measurement(m.id)
     w.area.setFocus()
     QTest.keyClick(w.area, Qt.Key.Key_Delete)
     assert w.area.series_measurements() == [] and coronal.measure_graphics.texts() == []
@@ -91,7 +91,7 @@ def test_roi_mean_hu_matches_the_pixels(ct_window):
     axial.set_index(100)
     row0, col0, a_mm, b_mm = 45.0, 60.0, 12.0, 8.0  # air, outside the body
     spacing = w.volume.pixel_spacing_mm
-    centre = axial._to_mm @ np.array([col0 + 0.5, row0 + 0.5])
+    centre = axial.plane_view.to_mm @ np.array([col0 + 0.5, row0 + 0.5])
     points = [centre, centre + np.array([a_mm, 0.0]), centre + np.array([0.0, b_mm])]
     m = axial.add_measurement(MeasurementKind.ELLIPSE, [QPointF(*p) for p in points])
 
@@ -110,7 +110,7 @@ def test_roi_mean_hu_matches_the_pixels(ct_window):
 
 def test_angle(ct_window):
     axial = ct_window.area.panes[0].view
-    c = axial._to_mm @ np.array([256.5, 256.5])
+    c = axial.plane_view.to_mm @ np.array([256.5, 256.5])
     m = axial.add_measurement(
         MeasurementKind.ANGLE, [QPointF(c[0] + 30, c[1]), QPointF(*c), QPointF(c[0], c[1] - 20)]
     )

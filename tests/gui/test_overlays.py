@@ -92,7 +92,7 @@ def test_markers_go_to_and_select(ct_window, demo_study, qtbot):
     assert "n0" in axial.markers.shown_ids()
     # the view is centred on the marker
     centre = axial.view_box.viewRect().center()
-    x, y, _ = axial._lps_to_view(np.array(target["centre_mm"]))
+    x, y, _ = axial.plane_view.lps_to_view(np.array(target["centre_mm"]))
     assert abs(centre.x() - x) < 1 and abs(centre.y() - y) < 1
     # clicking the box selects the marker
     with qtbot.waitSignal(w.area.marker_clicked) as blocker:

@@ -80,7 +80,7 @@ def test_crosshair_links_views_in_patient_space(ct_window, qtbot):
     axial, coronal, sagittal = (p.view for p in w.area.panes[:3])
     axial.set_index(100)
     # click the axial view on voxel (row 300, col 200) through the crosshair tool's path
-    x, y = axial._to_mm @ np.array([200.5, 300.5])
+    x, y = axial.plane_view.to_mm @ np.array([200.5, 300.5])
     from PySide6.QtCore import QPointF
 
     axial._clicked(QPointF(x, y))

@@ -11,9 +11,15 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from radview.core.findings import FindingKind
+
 CARD_FILE = "model.json"
 TASKS = ("segmentation", "detection")
 NORMALISATIONS = ("ct_window", "zscore", "percentile")
+# what turns the network's output into findings (radview.ai.engine.POSTPROCESSORS), and the kind of
+# finding each makes: a card names its own, so a site's retrained model under a new id still runs
+POSTPROCESSING_KINDS = {"lung_nodules_ct": FindingKind.NODULE_CT, "lung_nodules_radiograph": FindingKind.NODULE_RADIOGRAPH,
+                        "brain_tumour": FindingKind.LESION_VOLUME}
 
 
 class CardError(Exception):
@@ -46,6 +52,7 @@ class ModelCard:
     normalisation: dict
     architecture: str
     architecture_args: dict
+    postprocessing: str  # a key of POSTPROCESSING_KINDS
     outputs: list[OutputLabel]
     thresholds: dict[str, float]
     weights_file: str
@@ -69,6 +76,10 @@ class ModelCard:
     @property
     def in_channels(self) -> int:
         return 2 * self.context_slices + 1
+
+    @property
+    def finding_kind(self) -> FindingKind:
+        return POSTPROCESSING_KINDS[self.postprocessing]
 
     @property
     def finding_value(self) -> int:
@@ -145,6 +156,9 @@ def load_card(path: Path) -> ModelCard:
                                        tuple(out.get("color", (255, 80, 60, 255)))))  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as exc:
             raise CardError(f"{path}: an output label is malformed ({exc})") from exc
+    postprocessing = _need(raw, "postprocessing", str, path)
+    if postprocessing not in POSTPROCESSING_KINDS:
+        raise CardError(f"{path}: unknown postprocessing {postprocessing!r} (known: {', '.join(POSTPROCESSING_KINDS)})")
     dimensions = str(applies.get("dimensions", ""))
     if dimensions not in ("2d", "3d"):
         raise CardError(f"{path}: applies_to.dimensions should be '2d' or '3d'")
@@ -161,6 +175,7 @@ def load_card(path: Path) -> ModelCard:
         normalisation=normalisation,
         architecture=_need(architecture, "name", str, path),
         architecture_args=dict(architecture.get("args", {})),
+        postprocessing=postprocessing,
         outputs=outputs,
         thresholds={k: float(v) for k, v in raw.get("thresholds", {}).items()},
         weights_file=_need(weights, "file", str, path),

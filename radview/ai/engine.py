@@ -52,6 +52,15 @@ class ModelResult:
         return self.conformance is not None and not self.conformance.passed
 
 
+def _without_scores(postprocess):
+    return lambda *args: (*postprocess(*args), {})
+
+
+# the card's "postprocessing" -> (findings, label map, image-level scores)
+POSTPROCESSORS = {"brain_tumour": _without_scores(brain_tumour_findings), "lung_nodules_ct": _without_scores(nodule_findings),
+                  "lung_nodules_radiograph": radiograph_findings}
+
+
 def choose_device(setting: str = "auto") -> str:
     """"cuda" when asked or available (setting "auto"), else "cpu"."""
     import torch
@@ -134,15 +143,7 @@ def run_model(
                     notes.append("GPU out of memory even with batch 1: ran on the CPU instead")
         timings["inference_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    scores: dict[str, float] = {}
-    if card.id == "mr-brain-tumor":
-        findings, label_map = brain_tumour_findings(card, volume, labels, confidence)
-    elif card.id == "ct-nodule":
-        findings, label_map = nodule_findings(card, volume, labels, confidence)
-    elif card.id == "cxr-nodule":
-        findings, label_map, scores = radiograph_findings(card, volume, labels, confidence)
-    else:
-        raise ValueError(f"{card.path}: no post-processing is known for model '{card.id}'")
+    findings, label_map, scores = POSTPROCESSORS[card.postprocessing](card, volume, labels, confidence)
     timings["postprocess_s"] = time.perf_counter() - start
     return ModelResult(card, findings, label_map, device, _rounded(timings), notes, scores, conformance,
                        list(mismatches or []))

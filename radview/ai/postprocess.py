@@ -46,6 +46,7 @@ def model_finding(
         attributes=attributes or {},
         mask_label=label,
         instance_number=volume.slices[slice_index].instance_number if volume.slices else None,
+        kind=card.finding_kind,
     )
 
 

@@ -8,6 +8,7 @@ to verify, never a diagnosis.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,15 @@ NODULE = Code("27925004", "SCT", "Nodule")
 MASS = Code("4147007", "SCT", "Mass")
 NEOPLASM = Code("108369006", "SCT", "Neoplasm")
 CLINICAL_FINDING = Code("404684003", "SCT", "Clinical finding")
+
+
+class FindingKind(str, Enum):
+    """How a finding was found and measured; it decides how the report names and sizes it."""
+
+    NODULE_CT = "nodule_ct"  # segmented in 3D on CT: long and short axis, volume, mean HU (Fleischner applies)
+    NODULE_RADIOGRAPH = "nodule_radiograph"  # on a projection image: an approximate diameter only
+    LESION_VOLUME = "lesion_volume"  # a segmented volume: longest diameter and volume
+    READER = "reader"  # placed by the reader (a marker, a ruler, an ROI)
 
 
 @dataclass
@@ -49,6 +59,7 @@ class Finding:
     attributes: dict[str, str] = field(default_factory=dict)  # e.g. composition: solid / part-solid
     mask_label: int = 0
     instance_number: int | None = None
+    kind: FindingKind = FindingKind.READER
 
     @property
     def size_mm(self) -> float:
@@ -66,7 +77,20 @@ class Finding:
         fields = dict(data)
         fields["finding_type"] = Code(**fields["finding_type"])
         fields["centre_lps_mm"] = tuple(float(c) for c in fields["centre_lps_mm"])
+        fields["kind"] = FindingKind(fields["kind"]) if "kind" in fields else _saved_kind(fields)
         return cls(**fields)
+
+
+def _saved_kind(fields: dict) -> FindingKind:
+    """The kind of a finding saved before findings had one, from what was measured."""
+    measured = fields.get("measurements", {})
+    if fields.get("model_id") == "manual":
+        return FindingKind.READER
+    if "long_axis_mm" in measured:
+        return FindingKind.NODULE_CT
+    if "approximate_diameter_mm" in measured:
+        return FindingKind.NODULE_RADIOGRAPH
+    return FindingKind.LESION_VOLUME
 
 
 def describe_size(finding: Finding) -> str:

@@ -13,6 +13,8 @@ from enum import Enum
 
 import numpy as np
 
+from radview.core.review import ReviewStatus
+
 RGBA = tuple[int, int, int, int]
 
 
@@ -85,6 +87,10 @@ STATUS_COLORS: dict[MarkerStatus, RGBA] = {
     MarkerStatus.REJECTED: (150, 150, 150, 200),
     MarkerStatus.MANUAL: (80, 170, 255, 255),
 }
+
+# a finding's flag shows its review status (an edit is an acceptance)
+REVIEW_MARKER_STATUS = {ReviewStatus.UNREVIEWED: MarkerStatus.PENDING, ReviewStatus.ACCEPTED: MarkerStatus.ACCEPTED,
+                        ReviewStatus.EDITED: MarkerStatus.ACCEPTED, ReviewStatus.REJECTED: MarkerStatus.REJECTED}
 
 
 @dataclass

@@ -190,8 +190,3 @@ def _fixed_axes(units: np.ndarray) -> dict[Plane, int]:
     best = max(itertools.permutations(range(3)), key=lambda axes: sum(fit[p, a] for p, a in enumerate(axes)))
     return dict(zip(planes, best, strict=True))
 
-
-def slice_index_at(layout: PlaneLayout, volume: Volume, point_lps_mm: np.ndarray) -> int:
-    """The slice of this plane nearest a patient point, clipped to the volume."""
-    voxel = volume.patient_mm_to_voxel(point_lps_mm)
-    return int(np.clip(np.rint(voxel[layout.fixed_axis]), 0, layout.slice_count - 1))

@@ -81,6 +81,14 @@ class Review:
         """(reviewed, total): "3 of 5 reviewed"."""
         return sum(i.status is not ReviewStatus.UNREVIEWED for i in self.items.values()), len(self.items)
 
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
     def snapshot(self) -> Review:
         """A copy to read elsewhere (a worker writing the DICOM results): no audit log, no history."""
         copied = Review(self.reader)

@@ -129,13 +129,6 @@ class StudyIndex:
         """Every series of every study of every patient, in tree order."""
         return [se for p in self.patients for st in p.studies for se in st.series]
 
-    def find_series(self, series_instance_uid: str) -> Series:
-        """The series with this UID; KeyError if the scan did not find it."""
-        for se in self.all_series():
-            if se.series_instance_uid == series_instance_uid:
-                return se
-        raise KeyError(series_instance_uid)
-
     def study_of(self, series: Series) -> Study:
         """The study that holds `series`."""
         for p in self.patients:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from radview.core.acquisition import Acquisition
+from radview.core.geometry import slice_normal
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,7 @@ class Volume:
 
     @property
     def normal(self) -> np.ndarray:
-        n = np.cross(self.row_direction, self.column_direction)
-        return n / np.linalg.norm(n)
+        return slice_normal(np.concatenate([self.row_direction, self.column_direction]))
 
     @property
     def spacing_mm(self) -> tuple[float, float, float]:

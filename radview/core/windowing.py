@@ -45,18 +45,12 @@ CT_PRESETS: tuple[WindowLevel, ...] = (
 )
 
 
-def presets_for(modality: str) -> tuple[WindowLevel, ...]:
-    """Fixed presets for a modality; only CT has a calibrated scale (HU)."""
-    return CT_PRESETS if modality == "CT" else ()
-
-
 def percentile_window(values: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> WindowLevel:
     """A window spanning the low..high percentiles of `values` (any shape), sampled for speed."""
     flat = values.reshape(-1)
     step = max(1, flat.size // 262_144)
     low, high = np.percentile(flat[::step], [low_pct, high_pct])
     return WindowLevel(float(max(high - low, MIN_WIDTH)), float((low + high) / 2), "Auto")
-
 
 
 def to_uint8(values: np.ndarray, window: WindowLevel, inverted: bool = False) -> np.ndarray:

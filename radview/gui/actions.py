@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
 
+from radview.core.windowing import CT_PRESETS
+
 
 @dataclass(frozen=True)
 class ActionSpec:
@@ -59,11 +61,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("last_slice", "&Navigate", "Last Slice", ("End",), "Go to the last slice"),
     ActionSpec("next_view", "&Navigate", "Next View", ("V",), "Make the next view active"),
     *(
-        ActionSpec(f"preset_{n}", "&Window", f"{name} W {w} L {lvl}", (key,), f"CT {name.lower()} window: width {w} HU, level {lvl} HU")
-        for n, (key, (name, w, lvl)) in enumerate(
-            zip(_PRESET_KEYS, (("Lung", 1500, -600), ("Mediastinum", 350, 40), ("Bone", 2000, 400),
-                               ("Brain", 80, 40), ("Abdomen", 400, 50)), strict=True)
-        )
+        ActionSpec(f"preset_{n}", "&Window", f"{p.name} W {p.width:.0f} L {p.level:.0f}", (key,),
+                   f"CT {p.name.lower()} window: width {p.width:.0f} HU, level {p.level:.0f} HU")
+        for n, (key, p) in enumerate(zip(_PRESET_KEYS, CT_PRESETS, strict=True))
     ),
     ActionSpec("window_default", "&Window", "DICOM Default Window", ("0",), "The window stored in the images (or an automatic one)"),
     ActionSpec("tool_crosshair", "&Tools", "&Crosshair", ("C", "Esc"), "Left click sets the linked crosshair", True, "tool"),

@@ -8,11 +8,10 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from radview.core.findings import describe_size
-from radview.core.review import Review, ReviewedFinding, ReviewStatus
+from radview.core.overlays import REVIEW_MARKER_STATUS, STATUS_COLORS
+from radview.core.review import Review, ReviewedFinding
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
-STATUS_COLOURS = {ReviewStatus.UNREVIEWED: "#ffc800", ReviewStatus.ACCEPTED: "#00dc5a",
-                  ReviewStatus.EDITED: "#00dc5a", ReviewStatus.REJECTED: "#969696"}
 
 
 def _row(item: ReviewedFinding, series_numbers: dict[str, int | None]) -> list[str]:
@@ -53,7 +52,7 @@ class FindingsPanel(QTreeWidget):
             for finding_id, item in self._items.items():
                 row = QTreeWidgetItem(self, _row(item, series_numbers))
                 row.setData(0, FINDING_ROLE, finding_id)
-                row.setForeground(5, QBrush(QColor(STATUS_COLOURS[item.status])))
+                row.setForeground(5, QBrush(QColor(*STATUS_COLORS[REVIEW_MARKER_STATUS[item.status]][:3])))  # as its flag
                 if item.note:
                     row.setToolTip(5, f"Reader's note: {item.note}")
                 self.ids.append(finding_id)

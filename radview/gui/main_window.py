@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from radview.core.dicom_text import dicom_date
 from radview.core.overlays import LabelLayer, MarkerLayer
 from radview.core.progress import Progress
 from radview.core.settings import Settings, save_settings
@@ -246,8 +247,8 @@ class MainWindow(QMainWindow):
             return ""
         patient = self.index.patient_of(self.stack.series)
         study = self.index.study_of(self.stack.series)
-        born = f"{patient.birth_date[:4]}-{patient.birth_date[4:6]}-{patient.birth_date[6:]}" if len(patient.birth_date) == 8 else "?"
-        date = f"{study.date[:4]}-{study.date[4:6]}-{study.date[6:]}" if len(study.date) == 8 else study.date
+        born = dicom_date(patient.birth_date) or "?"
+        date = dicom_date(study.date)
         return (f"{patient_name(patient.name)}\nID {patient.patient_id}  {patient.sex or '?'}  born {born}\n"
                 f"{date}  {study.description}")
 

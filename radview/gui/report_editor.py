@@ -126,9 +126,6 @@ class ReportEditor(QWidget):
         finally:
             self._filling = False
 
-    def section_html(self, name: str) -> str:
-        return self.editors[name].toHtml()
-
     def _edited(self, name: str) -> None:
         if not self._filling and not self.editors[name].isReadOnly():
             self.section_edited.emit(name, self.editors[name].toHtml())

@@ -43,6 +43,8 @@ class ReviewDock(QWidget):
         layout.addLayout(self._buttons)
         layout.addWidget(self.ai_statements)
         layout.addWidget(findings, 1)
+        self._undo: QAction | None = None
+        self._redo: QAction | None = None
         session.changed.connect(self._update_progress)
 
     def bind(self, actions: dict[str, QAction]) -> None:
@@ -51,6 +53,8 @@ class ReviewDock(QWidget):
             button = QToolButton()
             button.setDefaultAction(actions[name])
             self._buttons.addWidget(button)
+        self._undo, self._redo = actions["undo_review"], actions["redo_review"]
+        self._update_progress()
 
     def _update_progress(self) -> None:
         review = self.session.review
@@ -59,6 +63,9 @@ class ReviewDock(QWidget):
         withheld = review.withheld_runs() if review else []
         self.ai_statements.setText("\n".join(run.statement() for run in withheld))
         self.ai_statements.setVisible(bool(withheld))
+        if self._undo is not None:  # nothing to undo (or redo): the key and the button say so
+            self._undo.setEnabled(bool(review and review.can_undo))
+            self._redo.setEnabled(bool(review and review.can_redo))
 
     # ----- handlers (radview.gui.actions: action_<name>) ----------------------------------------------
     def _selected(self) -> str | None:

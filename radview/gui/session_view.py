@@ -19,9 +19,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from radview.core.findings import Finding
-from radview.core.overlays import Marker, MarkerLayer, MarkerStatus
+from radview.core.overlays import REVIEW_MARKER_STATUS, Marker, MarkerLayer, MarkerStatus
 from radview.core.report import Report, ReportLocked
-from radview.core.review import Review, ReviewStatus
+from radview.core.review import Review
 from radview.core.settings import Settings
 from radview.core.study_index import StudyIndex
 from radview.core.study_lock import StudyInUse
@@ -39,8 +39,6 @@ from radview.workflow.study_opening import Stack
 log = logging.getLogger("radview.gui")
 READER_LAYER = "Reader findings"
 AUTOSAVE_MS = 1000  # at most 2 s between an edit and the draft on disk
-MARKER_STATUS = {ReviewStatus.UNREVIEWED: MarkerStatus.PENDING, ReviewStatus.ACCEPTED: MarkerStatus.ACCEPTED,
-                 ReviewStatus.EDITED: MarkerStatus.ACCEPTED, ReviewStatus.REJECTED: MarkerStatus.REJECTED}
 
 
 class SessionView(QObject):
@@ -114,6 +112,7 @@ class SessionView(QObject):
         self.study = None
         self._findings.show_review(None, {})
         self._editor.show_report(None)
+        self.changed.emit()
 
     def _show_output(self, output: ModelOutput, previous: ModelOutput | None) -> None:
         """A model's result replaces its earlier run's mask and flags (a refused input shows none)."""
@@ -222,5 +221,5 @@ class SessionView(QObject):
                 for marker in layer.markers:
                     item = review.items.get(marker.id)
                     if item is not None:
-                        marker.status = MARKER_STATUS[item.status]
+                        marker.status = REVIEW_MARKER_STATUS[item.status]
         self._area.overlays_changed()

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from radview.core.dicom_text import dicom_date, display_name
 from radview.core.study_index import StudyIndex
 from radview.workflow.study_opening import Stack, series_stacks
 
@@ -20,14 +21,9 @@ STACK_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMBNAIL_PX = 64
 
 
-def _date(value: str) -> str:
-    return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
-
-
 def patient_name(dicom_name: str) -> str:
-    """DICOM PN 'Family^Given' as 'Family, Given'."""
-    parts = [p for p in dicom_name.split("^") if p]
-    return ", ".join(parts[:2]) if parts else "(no name)"
+    """How the screen names a patient (radview.core.dicom_text), "(no name)" when there is none."""
+    return display_name(dicom_name) or "(no name)"
 
 
 class StudyBrowser(QTreeWidget):
@@ -58,9 +54,9 @@ class StudyBrowser(QTreeWidget):
         self.stacks, self._items = [], []
         for patient in index.patients:
             p_item = QTreeWidgetItem(self, [f"{patient_name(patient.name)}  ({patient.patient_id})"])
-            p_item.setToolTip(0, f"Born {_date(patient.birth_date) or '?'}, sex {patient.sex or '?'}")
+            p_item.setToolTip(0, f"Born {dicom_date(patient.birth_date) or '?'}, sex {patient.sex or '?'}")
             for study in patient.studies:
-                s_item = QTreeWidgetItem(p_item, [f"{_date(study.date)}  {study.description or '(no description)'}"])
+                s_item = QTreeWidgetItem(p_item, [f"{dicom_date(study.date)}  {study.description or '(no description)'}"])
                 s_item.setToolTip(0, f"Accession {study.accession_number or '-'}\n{study.study_instance_uid}")
                 for series in study.series:
                     for stack in series_stacks(series):

@@ -59,6 +59,3 @@ class TaskStatus(QWidget):
         if row is not None:
             self._layout.removeWidget(row)
             row.deleteLater()
-
-    def row_count(self) -> int:
-        return len(self._rows)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from radview.core.dicom_text import dicom_date, display_name
 from radview.core.ai_runs import ModelRun, RunOutcome
-from radview.core.findings import NEOPLASM, NODULE, Finding
+from radview.core.findings import NEOPLASM, NODULE, Finding, FindingKind
 from radview.core.study_index import Patient, Series, Study
 from radview.report.fleischner import GuidelineNodule, recommendation
 
@@ -43,22 +44,10 @@ class DraftInput:
     model_runs: list[ModelRun] = field(default_factory=list)  # what each model did with each series
 
 
-def _date(value: str) -> str:
-    """DICOM DA (YYYYMMDD) as YYYY-MM-DD; anything else as given."""
-    return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
-
-
-def _person_name(value: str) -> str:
-    """DICOM PN 'Family^Given^Middle' as 'Family, Given Middle'."""
-    family, _, rest = value.partition("^")
-    given = " ".join(p for p in rest.split("^")[:2] if p)
-    return f"{family}, {given}" if given else family
-
-
 def report_header(patient: Patient, study: Study, reader: str) -> dict[str, str]:
     """The header fields (radview.core.report.HEADER_FIELDS) from the study's DICOM attributes."""
-    return {"patient_name": _person_name(patient.name), "patient_id": patient.patient_id,
-            "birth_date": _date(patient.birth_date), "sex": patient.sex, "study_date": _date(study.date),
+    return {"patient_name": display_name(patient.name), "patient_id": patient.patient_id,
+            "birth_date": dicom_date(patient.birth_date), "sex": patient.sex, "study_date": dicom_date(study.date),
             "study_description": study.description, "accession_number": study.accession_number, "reader": reader}
 
 
@@ -110,7 +99,7 @@ def finding_name(finding: Finding) -> str:
     """What the finding is called in the report: descriptive words, not a diagnosis."""
     code = finding.finding_type.value
     if code == NODULE_CODE:
-        return "Pulmonary nodule" if "long_axis_mm" in finding.measurements else "Possible pulmonary nodule"
+        return "Possible pulmonary nodule" if finding.kind is FindingKind.NODULE_RADIOGRAPH else "Pulmonary nodule"
     if code == TUMOUR_CODE:
         return "Intracranial mass lesion"
     return finding.finding_type.meaning
@@ -121,7 +110,7 @@ def finding_sentence(finding: Finding, series: list[Series]) -> str:
     kind = finding_name(finding)
     composition = finding.attributes.get("composition")
     what = f"{composition.capitalize()} {kind[0].lower() + kind[1:]}" if composition else kind
-    source = ("placed by the reader" if finding.model_id == "manual"
+    source = ("placed by the reader" if finding.kind is FindingKind.READER
               else f"AI {finding.model_id} {finding.model_version}, confidence {finding.confidence:.2f}")
     text = " ".join(p for p in (what, _where(finding)) if p)
     sizes = _sizes(finding)
@@ -131,7 +120,9 @@ def finding_sentence(finding: Finding, series: list[Series]) -> str:
 def _impression(data: DraftInput) -> list[str]:
     lines = []
     nodules = [f for f in data.accepted if f.finding_type.value == NODULE_CODE]
-    ct_nodules = [f for f in nodules if "long_axis_mm" in f.measurements]
+    # Fleischner 2017 needs the two axial axes a CT segmentation (or the reader) measured
+    ct_nodules = [f for f in nodules if f.kind is not FindingKind.NODULE_RADIOGRAPH
+                  and {"long_axis_mm", "short_axis_mm"} <= f.measurements.keys()]
     if ct_nodules:
         guide = [GuidelineNodule(f.measurements["long_axis_mm"], f.measurements["short_axis_mm"],
                                  f.attributes.get("composition", "solid")) for f in ct_nodules]

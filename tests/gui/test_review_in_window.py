@@ -39,6 +39,8 @@ def test_accept_reject_undo_and_the_draft_and_audit_follow(qtbot, reviewed_ct, r
     panel, session = window.findings_panel, window.session
     total = len(result.findings)
     assert window.review_dock.progress.text() == f"0 of {total} reviewed"
+    undo, redo = window.actions_["undo_review"], window.actions_["redo_review"]
+    assert not undo.isEnabled() and not redo.isEnabled(), "nothing to undo yet: Undo is greyed out"
     first, second = result.findings[0], result.findings[1]
     panel.setFocus()
     panel.select(first.id)
@@ -49,6 +51,7 @@ def test_accept_reject_undo_and_the_draft_and_audit_follow(qtbot, reviewed_ct, r
     _press(qtbot, window, Qt.Key.Key_R)
     assert session.review.items[second.id].status.value == "rejected"
     assert window.review_dock.progress.text() == f"2 of {total} reviewed"
+    assert undo.isEnabled() and not redo.isEnabled()
 
     findings_text = window.report_editor.editors["findings"].toPlainText()
     assert f"{first.measurements['mean_diameter_mm']:.0f} mm (long axis" in findings_text

@@ -85,3 +85,10 @@ def save_dataset(ds: Dataset, path: Path) -> Path:
     ds.save_as(buffer, enforce_file_format=True)
     write_bytes_atomic(Path(path), buffer.getvalue())
     return Path(path)
+
+
+def coded(code):
+    """A radview.core.findings.Code as highdicom's CodedConcept."""
+    import highdicom as hd
+
+    return hd.sr.CodedConcept(code.value, code.scheme, code.meaning)

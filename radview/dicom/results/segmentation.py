@@ -13,7 +13,7 @@ from radview.core.review import MANUAL_MODEL_ID
 from radview.core.volume import Volume
 from radview.dicom.results.codes import MORPHOLOGICALLY_ABNORMAL, finding_site
 from radview.dicom.results.common import (DEVICE_SERIAL_NUMBER, MANUFACTURER, MODEL_NAME, SEG_SERIES_NUMBER,
-                                          SOFTWARE_VERSION, ResultWriteError, hashed_uid, new_uid, save_dataset)
+                                          SOFTWARE_VERSION, ResultWriteError, coded, hashed_uid, new_uid, save_dataset)
 
 
 @dataclass
@@ -29,11 +29,6 @@ def tracking_uid(study_instance_uid: str, finding: Finding) -> str:
     return hashed_uid("finding", study_instance_uid, finding.id)
 
 
-def _coded(code):
-    import highdicom as hd
-
-    return hd.sr.CodedConcept(code.value, code.scheme, code.meaning)
-
 
 def _description(number: int, item: SegmentMask, study_uid: str):
     import highdicom as hd
@@ -44,15 +39,15 @@ def _description(number: int, item: SegmentMask, study_uid: str):
     return hd.seg.SegmentDescription(
         segment_number=number,
         segment_label=f"{finding.finding_type.meaning} {number}"[:64],
-        segmented_property_category=_coded(MORPHOLOGICALLY_ABNORMAL),
-        segmented_property_type=_coded(finding.finding_type),
+        segmented_property_category=coded(MORPHOLOGICALLY_ABNORMAL),
+        segmented_property_type=coded(finding.finding_type),
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL if manual else hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
         algorithm_identification=None if manual else hd.AlgorithmIdentificationSequence(
             name=finding.model_id, version=finding.model_version or "unknown",
             family=hd.sr.CodedConcept("123109", "DCM", "Artificial Intelligence")),
         tracking_uid=tracking_uid(study_uid, finding),
         tracking_id=finding.id[:64],
-        anatomic_regions=[_coded(location)] if location else None,
+        anatomic_regions=[coded(location)] if location else None,
     )
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from radview.core.findings import Code, Finding
+from radview.core.findings import Finding
 from radview.core.review import MANUAL_MODEL_ID
 from radview.core.volume import Volume
 from radview.dicom.results.codes import (COMMENT, IMAGING_PROCEDURE, MORPHOLOGICALLY_ABNORMAL, QUALITATIVE_EVALUATIONS,
                                          finding_site, measurement_code)
-from radview.dicom.results.common import MANUFACTURER, SR_SERIES_NUMBER, ResultWriteError, new_uid, person_name, save_dataset
+from radview.dicom.results.common import (MANUFACTURER, SR_SERIES_NUMBER, ResultWriteError, coded, new_uid, person_name,
+                                          save_dataset)
 from radview.dicom.results.segmentation import tracking_uid
 
 
@@ -51,11 +52,6 @@ def reported_finding(finding: Finding, volume: Volume, sources: list[Dataset],
     return ReportedFinding(finding, source, frame, (float(col), float(row)), float(radius_px), segment)
 
 
-def _coded(code: Code):
-    import highdicom as hd
-
-    return hd.sr.CodedConcept(code.value, code.scheme, code.meaning)
-
 
 def _measurements(finding: Finding, skipped: list[str]) -> list:
     import highdicom as hd
@@ -67,8 +63,8 @@ def _measurements(finding: Finding, skipped: list[str]) -> list:
             skipped.append(f"{finding.id}: {key} has no SR code")
             continue
         items.append(hd.sr.Measurement(
-            name=_coded(coding.name), value=float(value), unit=_coded(coding.unit),
-            derivation=_coded(coding.derivation) if coding.derivation else None))
+            name=coded(coding.name), value=float(value), unit=coded(coding.unit),
+            derivation=coded(coding.derivation) if coding.derivation else None))
     return items
 
 
@@ -77,11 +73,11 @@ def _group(item: ReportedFinding, study_uid: str, skipped: list[str], notices: d
 
     finding = item.finding
     location, laterality = finding_site(finding)
-    sites = [hd.sr.FindingSite(_coded(location), laterality=_coded(laterality) if laterality else None)] if location else None
+    sites = [hd.sr.FindingSite(coded(location), laterality=coded(laterality) if laterality else None)] if location else None
     common = dict(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(study_uid, finding), identifier=finding.id[:64]),
-        finding_type=_coded(finding.finding_type),
-        finding_category=_coded(MORPHOLOGICALLY_ABNORMAL),
+        finding_type=coded(finding.finding_type),
+        finding_category=coded(MORPHOLOGICALLY_ABNORMAL),
         finding_sites=sites,
         measurements=_measurements(finding, skipped),
         # the model card's notice ("trained on synthetic phantoms...") travels as an algorithm parameter
@@ -111,9 +107,9 @@ def _qualitative_evaluations(statements: list[str]):
     """TID 1500 row 12: CONTAINER (C0034375, UMLS, "Qualitative Evaluations") holding TEXT comments."""
     import highdicom as hd
 
-    container = hd.sr.ContainerContentItem(name=_coded(QUALITATIVE_EVALUATIONS),
+    container = hd.sr.ContainerContentItem(name=coded(QUALITATIVE_EVALUATIONS),
                                            relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
-    container.ContentSequence = [hd.sr.TextContentItem(name=_coded(COMMENT), value=text[:1024],
+    container.ContentSequence = [hd.sr.TextContentItem(name=coded(COMMENT), value=text[:1024],
                                                        relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
                                  for text in statements]
     return container
@@ -147,7 +143,7 @@ def write_measurement_report(findings: list[ReportedFinding], evidence: list[Dat
         groups = [hd.sr.MeasurementsAndQualitativeEvaluations(
             tracking_identifier=hd.sr.TrackingIdentifier(uid=new_uid(), identifier="No accepted finding"))]
     content = hd.sr.MeasurementReport(
-        observation_context=observation, procedure_reported=_coded(IMAGING_PROCEDURE), imaging_measurements=groups)
+        observation_context=observation, procedure_reported=coded(IMAGING_PROCEDURE), imaging_measurements=groups)
     if statements:
         content[0].ContentSequence.append(_qualitative_evaluations(statements))
     sr = hd.sr.Comprehensive3DSR(

@@ -28,7 +28,6 @@ from radview.core.progress import Progress
 from radview.core.settings import Settings, save_settings
 from radview.core.study_index import StudyIndex
 from radview.core.volume import Volume
-from radview.core.windowing import CT_PRESETS, WindowLevel
 from radview.gui.about_box import show_about
 from radview.gui.actions import build_actions
 from radview.gui.error_dialog import readable, show_error
@@ -43,6 +42,7 @@ from radview.gui.study_browser import StudyBrowser, patient_name
 from radview.gui.session_view import SessionView
 from radview.gui.task_status import TaskStatus
 from radview.viewer.tools import Tool
+from radview.gui.view_commands import ViewCommands
 from radview.gui.viewer_area import ViewerArea
 from radview.gui.workers import TaskContext, TaskRunner
 from radview.gui.worklist_dock import WorklistDock
@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.task_status = TaskStatus(self.runner)
         self.statusBar().addPermanentWidget(self.task_status)
 
+        self.view_commands = ViewCommands(self.area, lambda: self.actions_, show_status)
         self.actions_ = build_actions(self, self.area, self._handler)
         self.review_dock.bind(self.actions_)
         self.report_editor.sign_requested.connect(self.actions_["sign_report"].trigger)
@@ -329,12 +330,13 @@ class MainWindow(QMainWindow):
         are `action_<name>`."""
         kind, _, argument = name.partition("_")
         if kind == "preset":
-            return lambda: self._preset(int(argument))
+            return lambda: self.view_commands.preset(int(argument))
         if kind == "layout":
-            return lambda: self._set_layout(argument)
+            return lambda: self.view_commands.layout(argument)
         if kind == "tool":
-            return lambda: self._tool(Tool(argument))
-        owner = next(o for o in (self, self.review_dock, self.exchange) if hasattr(o, f"action_{name}"))
+            return lambda: self.view_commands.tool(Tool(argument))
+        owners = (self, self.view_commands, self.review_dock, self.exchange)
+        owner = next(o for o in owners if hasattr(o, f"action_{name}"))
         return getattr(owner, f"action_{name}")
 
     def action_open_folder(self) -> None:
@@ -349,69 +351,6 @@ class MainWindow(QMainWindow):
 
     def action_quit(self) -> None:
         self.close()
-
-    def _set_layout(self, name: str) -> None:
-        self.area.set_layout(name)
-        self.actions_[f"layout_{name}"].setChecked(True)
-
-    def action_fit(self) -> None:
-        self.area.fit_all()
-
-    def action_zoom_in(self) -> None:
-        self.area.active_view.zoom(1.25)
-
-    def action_zoom_out(self) -> None:
-        self.area.active_view.zoom(0.8)
-
-    def action_invert(self) -> None:
-        self.area.toggle_invert()
-
-    def action_cine(self) -> None:
-        self.area.toggle_cine()
-        self.actions_["cine"].setChecked(self.area.cine_running)
-
-    def action_next_slice(self) -> None:
-        self.area.step(1)
-
-    def action_previous_slice(self) -> None:
-        self.area.step(-1)
-
-    def action_page_down(self) -> None:
-        self.area.step(10)
-
-    def action_page_up(self) -> None:
-        self.area.step(-10)
-
-    def action_first_slice(self) -> None:
-        self.area.go_to_end(last=False)
-
-    def action_last_slice(self) -> None:
-        self.area.go_to_end(last=True)
-
-    def action_next_view(self) -> None:
-        views = self.area.views
-        if self.area.active_view in views:
-            self.area.set_active(views[(views.index(self.area.active_view) + 1) % len(views)])
-
-    def _preset(self, n: int) -> None:
-        if self.volume is None:
-            return
-        if self.volume.modality != "CT":
-            self.statusBar().showMessage("Presets are in HU and apply to CT; use right-drag or 0 (default)", 5000)
-            return
-        self.area.apply_window(CT_PRESETS[n])
-
-    def action_window_default(self) -> None:
-        if self.volume is not None:
-            self.area.apply_window(WindowLevel(self.volume.window_width, self.volume.window_center, "Default"))
-
-    def _tool(self, tool: Tool) -> None:
-        self.area.set_tool(tool)
-        self.actions_[f"tool_{tool.value}"].setChecked(True)
-
-    def action_delete_measurement(self) -> None:
-        if not self.area.delete_selected_measurement():
-            self.statusBar().showMessage("Click a measurement first to select it", 3000)
 
     def action_run_models(self) -> None:
         if self.volume is None:

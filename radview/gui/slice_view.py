@@ -12,15 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
-from PySide6.QtGui import QPen, QColor, QTransform
-from PySide6.QtWidgets import QGraphicsLineItem
+from PySide6.QtGui import QTransform
 
 from radview.core.measurements import Measurement, MeasurementKind, measurement_values
 from radview.core.overlays import LabelLayer, MarkerLayer, MaskStyle, outline
-from radview.core.planes import Plane, PlaneLayout, plane_layout
+from radview.core.planes import Plane, PlaneLayout
 from radview.core.volume import Volume
 from radview.core.windowing import WindowLevel
 from radview.gui.corner_text import CornerText
+from radview.gui.crosshair_items import CrosshairGraphics
 from radview.gui.marker_items import MarkerGraphics
 from radview.gui.measure_items import MeasurementGraphics
 from radview.gui.view_box import SliceViewBox
@@ -28,7 +28,6 @@ from radview.viewer.plane_view import PlaneView
 from radview.viewer.tools import Tool
 
 GREY_INVERTED = np.linspace(255, 0, 256).astype(np.uint8)
-CROSSHAIR_COLORS = {Plane.AXIAL: (80, 160, 255), Plane.CORONAL: (90, 220, 110), Plane.SAGITTAL: (255, 110, 90)}
 
 
 class SliceView(pg.GraphicsView):
@@ -66,9 +65,7 @@ class SliceView(pg.GraphicsView):
         self.view_box.addItem(self.display_root)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setParentItem(self.display_root)
-        self._cross_lines = [QGraphicsLineItem(self.display_root) for _ in range(2)]
-        for line in self._cross_lines:
-            line.setZValue(30)
+        self.crosshair = CrosshairGraphics(self.display_root)
         self.markers = MarkerGraphics(self.view_box, self.marker_clicked.emit)
         self.measure_graphics = MeasurementGraphics(
             self.view_box, self._measurement_moved, self.measurement_removed.emit, self._select_measurement
@@ -112,7 +109,7 @@ class SliceView(pg.GraphicsView):
         self.inverted = False
         m = self.plane_view.to_mm
         self.display_root.setTransform(QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], 0.0, 0.0))
-        self._colour_crosshair()
+        self.crosshair.colour_for(self.plane_view)
         labels = self.layout_.edge_labels() if volume.has_patient_geometry else {}
         for side in ("top", "bottom", "left", "right"):
             self.corner.set(side, labels.get(side, ""))
@@ -264,27 +261,7 @@ class SliceView(pg.GraphicsView):
             item.setPos(float(c0), float(r0))
 
     def _paint_crosshair(self) -> None:
-        show = self._focus_lps is not None and self.layout_ is not None and self.slice_count > 1
-        for line in self._cross_lines:
-            line.setVisible(show)
-        if not show:
-            return
-        dx, dy, _ = self.layout_.voxel_to_display(self.volume.patient_mm_to_voxel(self._focus_lps))
-        rows, cols = self.layout_.display_shape
-        vertical, horizontal = self._cross_lines
-        vertical.setLine(dx, 0, dx, rows)
-        horizontal.setLine(0, dy, cols, dy)
-
-    def _colour_crosshair(self) -> None:
-        """Colour each crosshair line by the plane it shows (the vertical line is the plane that
-        fixes this view's x axis); once per volume, not per frame."""
-        other = [p for p in Plane if p is not self.plane]
-        fixed = {p: plane_layout(self.volume, p).fixed_axis for p in other}
-        for line, axis in zip(self._cross_lines, (self.layout_.x_axis, self.layout_.y_axis), strict=True):
-            plane = next((p for p in other if fixed[p] == axis), other[0])
-            pen = QPen(QColor(*CROSSHAIR_COLORS[plane], 160))
-            pen.setCosmetic(True)
-            line.setPen(pen)
+        self.crosshair.show(self.plane_view, self._focus_lps)
 
     def _paint_markers(self) -> None:
         if self.layout_:

@@ -34,6 +34,9 @@ class ReviewedFinding:
     status: ReviewStatus = ReviewStatus.UNREVIEWED
     edited: Finding | None = None
     note: str = ""
+    # who accepted it without any reader seeing it ("radview analyze --accept-all"); "" when a
+    # reader decided. The report and the SR must not call such a finding verified.
+    accepted_unseen_by: str = ""
 
     @property
     def current(self) -> Finding:
@@ -50,12 +53,14 @@ class ReviewedFinding:
 
     def to_dict(self) -> dict:
         return {"original": self.original.to_dict(), "status": self.status.value,
-                "edited": self.edited.to_dict() if self.edited else None, "note": self.note}
+                "edited": self.edited.to_dict() if self.edited else None, "note": self.note,
+                "accepted_unseen_by": self.accepted_unseen_by}
 
     @classmethod
     def from_dict(cls, data: dict) -> ReviewedFinding:
         return cls(Finding.from_dict(data["original"]), ReviewStatus(data["status"]),
-                   Finding.from_dict(data["edited"]) if data.get("edited") else None, data.get("note", ""))
+                   Finding.from_dict(data["edited"]) if data.get("edited") else None, data.get("note", ""),
+                   data.get("accepted_unseen_by", ""))
 
 
 class Review:
@@ -72,6 +77,10 @@ class Review:
     # ---- reading -------------------------------------------------------------------------
     def findings(self) -> list[ReviewedFinding]:
         return list(self.items.values())
+
+    def accepted_unseen(self) -> list[ReviewedFinding]:
+        """Accepted findings no reader has seen (accept_unseen)."""
+        return [item for item in self.items.values() if item.in_report and item.accepted_unseen_by]
 
     def accepted(self) -> list[Finding]:
         """The findings the reader accepted (edited ones as edited), in list order."""
@@ -131,10 +140,20 @@ class Review:
     def accept(self, finding_id: str) -> None:
         item = self._item(finding_id)
         status = ReviewStatus.EDITED if item.edited else ReviewStatus.ACCEPTED
-        self._change("accept", finding_id, replace(copy.deepcopy(item), status=status))
+        self._change("accept", finding_id, replace(copy.deepcopy(item), status=status, accepted_unseen_by=""))
+
+    def accept_unseen(self, finding_id: str, by: str) -> None:
+        """Accept without a reader seeing the finding (a batch rule such as --accept-all); the
+        report says so, and a reader's later decision replaces it."""
+        if not by.strip():
+            raise ValueError("an acceptance without review must name who made it")
+        item = self._item(finding_id)
+        self._change("accept-unseen", finding_id,
+                     replace(copy.deepcopy(item), status=ReviewStatus.ACCEPTED, accepted_unseen_by=by))
 
     def reject(self, finding_id: str) -> None:
-        self._change("reject", finding_id, replace(copy.deepcopy(self._item(finding_id)), status=ReviewStatus.REJECTED))
+        self._change("reject", finding_id, replace(copy.deepcopy(self._item(finding_id)), status=ReviewStatus.REJECTED,
+                                                   accepted_unseen_by=""))
 
     def edit(self, finding_id: str, *, finding_type: Code | None = None, measurements: dict[str, float] | None = None,
              location: dict[str, str] | None = None, attributes: dict[str, str] | None = None,
@@ -152,6 +171,7 @@ class Review:
         item.edited = None if edited == item.original else edited
         item.note = item.note if note is None else note
         item.status = ReviewStatus.EDITED if item.edited or item.note else ReviewStatus.ACCEPTED
+        item.accepted_unseen_by = ""
         self._change("edit", finding_id, item)
 
     def add_manual(self, finding: Finding) -> None:

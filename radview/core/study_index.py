@@ -78,6 +78,9 @@ class Series:
     frame_of_reference_uid: str = ""
     manufacturer: str = ""
     images: list[ImageHeader] = field(default_factory=list)
+    # identity problems a reader must see: images of this SeriesInstanceUID carried another
+    # patient's identity or another study's UID and were kept apart
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def image_count(self) -> int:
@@ -95,6 +98,16 @@ class Study:
     accession_number: str = ""
     referring_physician: str = ""
     series: list[Series] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. its StudyInstanceUID is shared with another patient
+    workspace_id: str = ""  # the workspace key: the UID, made unique when two patients share it
+
+    def __post_init__(self) -> None:
+        self.workspace_id = self.workspace_id or self.study_instance_uid
+
+    @property
+    def identity_warnings(self) -> list[str]:
+        """The study's and its series' identity warnings, each once."""
+        return list(dict.fromkeys([*self.warnings, *(w for se in self.series for w in se.warnings)]))
 
 
 @dataclass

@@ -44,11 +44,11 @@ def index_as_dict(index: StudyIndex) -> dict:
                 series.append({
                     "series_instance_uid": se.series_instance_uid, "number": se.series_number,
                     "modality": se.modality, "description": se.description, "date": se.date,
-                    "images": se.image_count, "stacks": stacks,
+                    "images": se.image_count, "stacks": stacks, "warnings": se.warnings,
                 })
             studies.append({
                 "study_instance_uid": st.study_instance_uid, "date": st.date, "description": st.description,
-                "accession_number": st.accession_number, "series": series,
+                "accession_number": st.accession_number, "series": series, "warnings": st.warnings,
             })
         patients.append({"patient_id": p.patient_id, "name": p.name, "birth_date": p.birth_date, "sex": p.sex,
                          "studies": studies})
@@ -68,8 +68,10 @@ def describe_index(index: StudyIndex) -> str:
         lines.append(f"Patient {p['name'] or '(no name)'}  ID {p['patient_id']}  born {p['birth_date']}  sex {p['sex']}")
         for st in p["studies"]:
             lines.append(f"  Study {st['date']} {st['description']}  accession {st['accession_number']}")
+            lines.extend(f"  WARNING: {w}" for w in st["warnings"])
             for se in st["series"]:
                 lines.append(f"    Series {se['number']} {se['modality']} {se['description']!r}: {se['images']} images")
+                lines.extend(f"    WARNING: {w}" for w in se["warnings"])
                 for sk in se["stacks"]:
                     if "error" in sk:
                         lines.append(f"      stack {sk['label']}: {sk['error']}")

@@ -18,6 +18,7 @@ from pydicom.fileset import FileSet
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.study_index import Patient, Series, SkippedFile, Study, StudyIndex
 from radview.dicom.header import FileHeader, HeaderError, describe_exception, read_file_header
+from radview.dicom.identity import PatientKey, flag_shared_uids, patient_keys
 from radview.dicom.workers import shutdown_worker_pool, worker_pool
 
 __all__ = ["scan_path", "shutdown_worker_pool", "list_candidate_files", "build_tree"]
@@ -135,38 +136,44 @@ def scan_path(
 
 
 def build_tree(headers: list[FileHeader]) -> list[Patient]:
-    """Group file headers into patients -> studies -> series, sorted for display."""
-    patients: dict[tuple[str, str], Patient] = {}
-    studies: dict[str, Study] = {}
-    series: dict[str, Series] = {}
-    for h in headers:
-        patient = patients.setdefault(
-            (h.patient_id, h.patient_name),
-            Patient(h.patient_id, h.patient_name, h.birth_date, h.sex),
-        )
-        study = studies.get(h.study_instance_uid)
+    """Group file headers into patients -> studies -> series, sorted for display.
+
+    Patients first: images are grouped by patient identity (radview.dicom.identity), then by
+    StudyInstanceUID and SeriesInstanceUID within the patient. Images that share a study or series
+    UID with another patient's images are never merged into one series: they are kept apart,
+    and every part is flagged with the conflict so the browser, `info` and the report say so.
+    """
+    keys = patient_keys(headers)
+    patients: dict[PatientKey, Patient] = {}
+    studies: dict[tuple[PatientKey, str], Study] = {}
+    series: dict[tuple[PatientKey, str, str], Series] = {}
+    for h, key in zip(headers, keys, strict=True):
+        patient = patients.setdefault(key, Patient(h.patient_id, h.patient_name, h.birth_date, h.sex))
+        patient.birth_date = patient.birth_date or h.birth_date
+        study = studies.get((key, h.study_instance_uid))
         if study is None:
             study = Study(
                 h.study_instance_uid, h.study_date, h.study_time, h.study_description,
                 h.accession_number, h.referring_physician,
             )
-            studies[h.study_instance_uid] = study
+            studies[(key, h.study_instance_uid)] = study
             patient.studies.append(study)
-        se = series.get(h.series_instance_uid)
+        se = series.get((key, h.study_instance_uid, h.series_instance_uid))
         if se is None:
             se = Series(
                 h.series_instance_uid, h.study_instance_uid, h.modality, h.series_number, h.series_description,
                 h.series_date or h.study_date, h.series_time, h.body_part,
                 h.frame_of_reference_uid, h.manufacturer,
             )
-            series[h.series_instance_uid] = se
+            series[(key, h.study_instance_uid, h.series_instance_uid)] = se
             study.series.append(se)
         se.images.extend(h.images)
+    flag_shared_uids(patients, studies, series)
     for patient in patients.values():
         patient.studies.sort(key=lambda s: (s.date, s.time))
         for study in patient.studies:
             study.series.sort(key=lambda s: (s.series_number if s.series_number is not None else 1 << 30, s.description))
-    return sorted(patients.values(), key=lambda p: (p.name, p.patient_id))
+    return sorted(patients.values(), key=lambda p: (p.name, p.patient_id, p.birth_date))
 
 
 def _drop_duplicate_instances(index: StudyIndex) -> None:

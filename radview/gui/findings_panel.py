@@ -21,7 +21,7 @@ def _row(item: ReviewedFinding, series_numbers: dict[str, int | None]) -> list[s
     image = f"series {number if number is not None else '?'}, image {f.instance_number or f.slice_index + 1}"
     source = "reader" if item.is_manual else f"{f.model_id} {f.model_version}"
     confidence = "" if item.is_manual else f"{f.confidence:.2f}"
-    status = item.status.value + (" *" if item.note else "")
+    status = ("accepted unseen" if item.accepted_unseen_by else item.status.value) + (" *" if item.note else "")
     return [f.finding_type.meaning, f"{where} ({image})" if where else image, describe_size(f), confidence, source, status]
 
 
@@ -53,7 +53,10 @@ class FindingsPanel(QTreeWidget):
                 row = QTreeWidgetItem(self, _row(item, series_numbers))
                 row.setData(0, FINDING_ROLE, finding_id)
                 row.setForeground(5, QBrush(QColor(*STATUS_COLORS[REVIEW_MARKER_STATUS[item.status]][:3])))  # as its flag
-                if item.note:
+                if item.accepted_unseen_by:
+                    row.setToolTip(5, f"Accepted without review by {item.accepted_unseen_by}: no reader has "
+                                      "verified it yet. A accepts it as yours, R rejects it.")
+                elif item.note:
                     row.setToolTip(5, f"Reader's note: {item.note}")
                 self.ids.append(finding_id)
                 if finding_id == selected:

@@ -95,7 +95,9 @@ class SessionView(QObject):
         session.changed.connect(self._refresh)
         session.saved.connect(self.saved.emit)
         session.model_output.connect(self._show_output)
-        if not session.writable:
+        if session.study.identity_warnings:
+            self.show_status(" ".join(session.study.identity_warnings), 60000)
+        elif not session.writable:
             self.show_status(f"⚠ Read only: {session.read_only_reason}", 30000)
         elif session.restore_problem:
             self.show_status(f"⚠ {session.restore_problem}", 15000)

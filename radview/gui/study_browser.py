@@ -58,9 +58,11 @@ class StudyBrowser(QTreeWidget):
             for study in patient.studies:
                 s_item = QTreeWidgetItem(p_item, [f"{dicom_date(study.date)}  {study.description or '(no description)'}"])
                 s_item.setToolTip(0, f"Accession {study.accession_number or '-'}\n{study.study_instance_uid}")
+                self._flag_identity(s_item, study.warnings)
                 for series in study.series:
                     for stack in series_stacks(series):
                         self._add_stack(s_item, stack)
+                        self._flag_identity(self._items[-1], series.warnings)
                 s_item.setExpanded(True)
             p_item.setExpanded(True)
         if index.skipped:
@@ -83,6 +85,15 @@ class StudyBrowser(QTreeWidget):
     def add_warnings(self, stack: Stack, warnings: list[str]) -> None:
         """Show the loader's warnings (gaps, tilt) on a series once it is loaded."""
         self._show_warnings(self._items[self.stacks.index(stack)], warnings)
+
+    @classmethod
+    def _flag_identity(cls, item: QTreeWidgetItem, warnings: list[str]) -> None:
+        """Another patient's images shared this study's or series' UID: loud, in red."""
+        if warnings:
+            cls._show_warnings(item, warnings)
+            for column in range(item.columnCount()):
+                item.setForeground(column, Qt.GlobalColor.red)
+            item.setText(0, f"⚠ {item.text(0)} (identity conflict)")
 
     @staticmethod
     def _show_warnings(item: QTreeWidgetItem, warnings: list[str]) -> None:

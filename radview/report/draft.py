@@ -42,6 +42,9 @@ class DraftInput:
     nodule_risk: str = "low"
     age_years: int | None = None
     model_runs: list[ModelRun] = field(default_factory=list)  # what each model did with each series
+    accepted_unseen: int = 0  # accepted findings no reader saw
+    accepted_unseen_by: list[str] = field(default_factory=list)  # who accepted them
+    identity_warnings: list[str] = field(default_factory=list)  # another patient's images shared a UID
 
 
 def report_header(patient: Patient, study: Study, reader: str) -> dict[str, str]:
@@ -167,6 +170,14 @@ def draft_sections(data: DraftInput) -> dict[str, str]:
                  "trained on (see AI assistance); this is not a negative result." for r in refused]
     ai = [f"{m.id} version {m.version}. {m.notice}".strip() for m in data.models]
     ai += [r.statement() for r in data.model_runs if r.withheld or r.by_hand]
-    ai.append("AI findings are suggestions that the reader verified one by one; they are not a diagnosis.")
+    if data.accepted_unseen_by:
+        who = " and ".join(data.accepted_unseen_by)
+        share = "The AI findings above were" if data.accepted_unseen == len(data.accepted) else \
+            f"{data.accepted_unseen} of the findings above {'were' if data.accepted_unseen > 1 else 'was'}"
+        findings.append(f"{share} accepted without review by {who}: no reader has verified them.")
+        ai.append(f"AI findings were accepted without review by {who}; they are unverified suggestions, not a diagnosis.")
+    else:
+        ai.append("AI findings are suggestions that the reader verified one by one; they are not a diagnosis.")
+    technique = [*data.identity_warnings, *technique]  # first: the reader must see it before anything else
     return {"technique": _paragraphs(technique or ["No series recorded."]), "findings": _paragraphs(findings),
             "impression": _paragraphs(_impression(data)), "ai": _paragraphs(ai)}

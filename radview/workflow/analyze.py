@@ -15,13 +15,15 @@ from pathlib import Path
 
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.review import Review
+from radview.core.study_index import Study
 from radview.core.study_lock import StudyInUse
 from radview.report.document import report_html
 from radview.workflow.exports import export_dicom, export_pdf
 from radview.workflow.session import StudySession
 from radview.workflow.study_opening import load_stack, reading_stack, scan, series_stacks
 
-LOCK_WAIT_S = 120.0  # how long analyze waits for a study another program has open
+LOCK_WAIT_S = 120.0
+ACCEPT_ALL = "radview analyze --accept-all"  # who accepted the findings when no reader saw them  # how long analyze waits for a study another program has open
 
 
 @dataclass
@@ -60,7 +62,7 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
     cards, refused = find_models(model_folders)
     outputs = []
     for n, study in enumerate(studies):
-        folder = Path(out) if len(studies) == 1 else Path(out) / study.study_instance_uid
+        folder = Path(out) if len(studies) == 1 else Path(out) / study.workspace_id
         try:
             session = StudySession(index, study, data_root, reader or "radview analyze", purpose="radview analyze",
                                    lock_timeout_s=lock_wait_s)
@@ -79,9 +81,9 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
                 if nodule_risk is not None:
                     session.set_nodule_risk(nodule_risk)
                 if accept_all:
-                    session.accept_all()
+                    session.accept_all(ACCEPT_ALL)
             folder.mkdir(parents=True, exist_ok=True)
-            _write_findings_json(folder / "findings.json", study.study_instance_uid, session.review, accept_all)
+            _write_findings_json(folder / "findings.json", study, session.review, accept_all)
             output = StudyOutput(study.study_instance_uid, folder, len(session.review.items),
                                  len(session.review.accepted()), 0, notes=notes)
             if documents:
@@ -114,11 +116,14 @@ def _run_models(session: StudySession, cards: list, device: str, notes: list[str
                     notes.append(output.run.statement())
 
 
-def _write_findings_json(path: Path, study_uid: str, review: Review, accept_all: bool) -> None:
+def _write_findings_json(path: Path, study: Study, review: Review, accept_all: bool) -> None:
     data = {
-        "study_instance_uid": study_uid,
+        "study_instance_uid": study.study_instance_uid,
+        # images of another patient that share this study's or a series' UID: kept apart, and said
+        "identity_warnings": study.identity_warnings,
         "written_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "review": "all accepted by --accept-all" if accept_all else "as reviewed (unreviewed findings are not in the report)",
+        "review": (f"accepted without review by {ACCEPT_ALL}: no reader has verified them" if accept_all
+                   else "as reviewed (unreviewed findings are not in the report)"),
         "notice": "AI findings are suggestions for a radiologist to verify, never a diagnosis.",
         # why a series has no AI findings: not a negative result (model not made for it, or input refused)
         "no_ai_findings_shown": [run.statement() for run in review.withheld_runs()],

@@ -58,6 +58,9 @@ def update_report(report: Report, context: StudyContext, review: Review, reader:
         nodule_risk=report.nodule_risk,
         age_years=age_at_study(context.patient, context.study),
         model_runs=list(review.model_runs.values()),
+        accepted_unseen=len(review.accepted_unseen()),
+        accepted_unseen_by=sorted({i.accepted_unseen_by for i in review.accepted_unseen()}),
+        identity_warnings=context.study.identity_warnings,
     )
     return report.update_draft(data.header, draft_sections(data))
 

@@ -60,7 +60,7 @@ class StudySession:
         self.patient = next(p for p in index.patients if study in p.studies)
         self.reader = reader
         self.context = StudyContext(self.patient, study)
-        self.workspace = StudyWorkspace(data_root, study.study_instance_uid)
+        self.workspace = StudyWorkspace(data_root, study.workspace_id)
         self.lock = StudyLock(self.workspace.folder, purpose)
         self.read_only_reason = ""
         try:
@@ -183,11 +183,12 @@ class StudySession:
     def add_manual(self, finding: Finding) -> None:
         self._act(lambda r: r.add_manual(finding))
 
-    def accept_all(self) -> int:
-        """Accept every unreviewed finding (`analyze --accept-all`); returns how many."""
+    def accept_all(self, by: str) -> int:
+        """Accept every unreviewed finding without a reader seeing them (`analyze --accept-all`),
+        recorded as such: the report says who accepted them and that no reader verified them."""
         unreviewed = [i.original.id for i in self.review.findings() if i.status is ReviewStatus.UNREVIEWED]
         if unreviewed:
-            self._act(lambda r: [r.accept(finding_id) for finding_id in unreviewed])
+            self._act(lambda r: [r.accept_unseen(finding_id, by) for finding_id in unreviewed])
         return len(unreviewed)
 
     def manual_finding(self, volume: Volume, point_lps_mm: np.ndarray, measurements: dict[str, float]) -> Finding:

@@ -7,6 +7,7 @@ to verify, never a diagnosis.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
@@ -78,7 +79,23 @@ class Finding:
         fields["finding_type"] = Code(**fields["finding_type"])
         fields["centre_lps_mm"] = tuple(float(c) for c in fields["centre_lps_mm"])
         fields["kind"] = FindingKind(fields["kind"]) if "kind" in fields else _saved_kind(fields)
-        return cls(**fields)
+        finding = cls(**fields)
+        finding.check_numbers()
+        return finding
+
+    def check_numbers(self) -> None:
+        """ValueError naming the field when a number a reader would read is NaN, infinite or out of
+        range (a damaged or hand-edited review must not print "approximately nan mm")."""
+        numbers = {"confidence": self.confidence, **{f"centre_lps_mm[{n}]": v for n, v in enumerate(self.centre_lps_mm)},
+                   **{f"measurements.{k}": v for k, v in self.measurements.items()}}
+        for name, value in numbers.items():
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"finding {self.id}: {name} is {value!r}, not a finite number")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"finding {self.id}: confidence {self.confidence} is outside 0-1")
+        negative = [k for k, v in self.measurements.items() if k.endswith(("_mm", "_mm3", "_ml")) and v < 0]
+        if negative:
+            raise ValueError(f"finding {self.id}: {negative[0]} is negative")
 
 
 def _saved_kind(fields: dict) -> FindingKind:

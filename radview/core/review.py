@@ -168,6 +168,7 @@ class Review:
             location={**current.location, **(location or {})},
             attributes={**current.attributes, **(attributes or {})},
         )
+        edited.check_numbers()
         item.edited = None if edited == item.original else edited
         item.note = item.note if note is None else note
         item.status = ReviewStatus.EDITED if item.edited or item.note else ReviewStatus.ACCEPTED
@@ -178,6 +179,7 @@ class Review:
         """A reader's own finding (a placed marker, a promoted ruler or ROI): accepted as made."""
         if finding.id in self.items:
             raise ValueError(f"a finding with id {finding.id} already exists")
+        finding.check_numbers()
         self._change("add", finding.id, ReviewedFinding(finding, ReviewStatus.ACCEPTED))
 
     def undo(self) -> str | None:

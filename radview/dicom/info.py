@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from radview.core.strict_json import finite
 from radview.core.study_index import StudyIndex
 from radview.dicom.load import stack_geometry
 from radview.dicom.stacks import split_series
@@ -28,7 +29,7 @@ def _stack_dict(stack) -> dict:
 
 
 def index_as_dict(index: StudyIndex) -> dict:
-    """The whole index as JSON-ready data."""
+    """The whole index as JSON-ready data (no NaN or infinity: strict parsers read it)."""
     patients = []
     for p in index.patients:
         studies = []
@@ -52,12 +53,12 @@ def index_as_dict(index: StudyIndex) -> dict:
             })
         patients.append({"patient_id": p.patient_id, "name": p.name, "birth_date": p.birth_date, "sex": p.sex,
                          "studies": studies})
-    return {
+    return finite({
         "root": index.root,
         "files": index.file_count,
         "patients": patients,
         "skipped": [{"path": s.path, "reason": s.reason} for s in index.skipped],
-    }
+    })
 
 
 def describe_index(index: StudyIndex) -> str:

@@ -29,14 +29,21 @@ CHUNK_FILES = 32
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 
 
-def list_candidate_files(root: Path) -> list[Path]:
-    """Every regular file under `root` (any suffix, DICOMDIR's referenced files included)."""
+def list_candidate_files(root: Path, unreadable: list[SkippedFile] | None = None) -> list[Path]:
+    """Every regular file under `root` (any suffix, DICOMDIR's referenced files included). Folders
+    that cannot be listed are added to `unreadable` with why (os.walk would drop them silently)."""
     if root.is_file():
         if root.name.upper() == "DICOMDIR":
             return _files_of_dicomdir(root)
         return [root]
     files = []
-    for folder, dirs, names in os.walk(root):
+
+    def cannot_list(error: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append(SkippedFile(os.fspath(error.filename or root),
+                                          f"folder cannot be read ({error.strerror or error}); its files were not scanned"))
+
+    for folder, dirs, names in os.walk(root, onerror=cannot_list):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             if name in IGNORED_NAMES or name.startswith("."):
@@ -114,14 +121,15 @@ def scan_path(
     """
     roots = [Path(p) for p in path] if isinstance(path, list) else [Path(path)]
     files: list[str] = []
+    unreadable: list[SkippedFile] = []
     for root in roots:
         if not root.exists():
             raise FileNotFoundError(f"{root}: no such file or folder")
-        files.extend(os.fspath(p) for p in list_candidate_files(root))
+        files.extend(os.fspath(p) for p in list_candidate_files(root, unreadable))
     files = list(dict.fromkeys(files))  # a file dropped beside its folder counts once
     report(progress, 0, len(files), "Reading headers")
     root_name = os.fspath(roots[0]) if len(roots) == 1 else os.path.commonpath([os.fspath(r) for r in roots])
-    index = StudyIndex(root=root_name, file_count=len(files))
+    index = StudyIndex(root=root_name, file_count=len(files), skipped=unreadable)
     headers: list[FileHeader] = []
     for result in _read_all(files, progress, cancel, parallel):
         if isinstance(result, SkippedFile):

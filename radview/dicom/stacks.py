@@ -7,8 +7,10 @@ per position along the normal.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from radview.core.study_index import ImageHeader, Series
 
@@ -57,12 +59,37 @@ def _split_by(images: list[ImageHeader], attribute: str) -> list[list[ImageHeade
     return [groups[k] for k in sorted(groups, key=lambda v: (v is None, str(v)))]
 
 
+def _finite_geometry(image: ImageHeader) -> bool:
+    """Position, orientation and pixel spacing hold only finite numbers (or are absent)."""
+    values = [*(image.position_mm or ()), *(image.orientation or ()), *(image.pixel_spacing_mm or ())]
+    return all(math.isfinite(v) for v in values)
+
+
+def _without_geometry(images: list[ImageHeader]) -> tuple[list[ImageHeader], list[str]]:
+    """Images whose geometry holds NaN or infinity lose it (they cannot be placed in a volume) and
+    are named; they are shown as single images without patient geometry."""
+    kept, named = [], []
+    for image in images:
+        if _finite_geometry(image):
+            kept.append(image)
+            continue
+        named.append(Path(image.path).name + (f" frame {image.frame_index + 1}" if image.number_of_frames > 1 else ""))
+        kept.append(replace(image, position_mm=None, orientation=None, pixel_spacing_mm=None,
+                            pixel_spacing_source="not a finite number in the file"))
+    warnings = [f"{', '.join(named[:10])}{' and others' if len(named) > 10 else ''}: position, orientation or "
+                f"pixel spacing is not a finite number (NaN or infinity); kept out of the volume and its "
+                f"measurements, shown as single images"] if named else []
+    return kept, warnings
+
+
 def split_series(series: Series) -> list[Stack]:
-    """The stacks of one series, largest first for 3D series; one stack per 2D projection image."""
+    """The stacks of one series, largest first for 3D series; one stack per 2D projection image.
+    Images with non-finite geometry are named and kept out of the volumes (single images)."""
     if not series.images:
         return []
+    images, geometry_warnings = _without_geometry(series.images)
     groups: dict[tuple, list[ImageHeader]] = defaultdict(list)
-    for image in series.images:
+    for image in images:
         positioned = image.position_mm is not None and image.orientation is not None
         if not positioned and (image.number_of_frames == 1 or series.modality in PROJECTION_MODALITIES):
             # A radiograph (or any image without a plane): its own stack, frames kept together.
@@ -97,6 +124,8 @@ def split_series(series: Series) -> list[Stack]:
     if len(stacks) > 1:
         _label_stacks(stacks)
     stacks.sort(key=lambda s: -len(s.images))
+    for stack in stacks:
+        stack.warnings.extend(geometry_warnings)
     return stacks
 
 

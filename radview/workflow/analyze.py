@@ -8,13 +8,13 @@ audit log also go to the study's workspace, as the window keeps them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.review import Review
+from radview.core.strict_json import dumps
 from radview.core.study_index import Study
 from radview.core.study_lock import StudyInUse
 from radview.report.document import report_html
@@ -129,4 +129,4 @@ def _write_findings_json(path: Path, study: Study, review: Review, accept_all: b
         "no_ai_findings_shown": [run.statement() for run in review.withheld_runs()],
         **review.to_dict(),
     }
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    path.write_text(dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")

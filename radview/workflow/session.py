@@ -19,6 +19,7 @@ reader sees, `saved` with the draft's path, `model_output` with a new result and
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,12 +97,29 @@ class StudySession:
         try:
             self.review.restore(self.workspace.read_json(self.workspace.review_path) or {})
             saved = self.workspace.read_json(self.workspace.report_path)
-        except WorkspaceError as error:  # a damaged file: say so, start clean, keep the file until a save
-            log.error("%s", error)
-            self.restore_problem = f"{error}; starting a new review"
-            saved = None
-        if saved:
-            self.report, self.restored = Report.from_dict(saved), True
+            if saved:
+                self.report, self.restored = Report.from_dict(saved), True
+        except (WorkspaceError, ValueError, KeyError, TypeError) as error:
+            # a damaged or hand-edited file: say which, keep a copy, start clean
+            problem = error if isinstance(error, WorkspaceError) else f"{self.workspace.folder}: {type(error).__name__}: {error}"
+            log.error("%s", problem)
+            kept = self._keep_damaged_files()
+            self.restore_problem = f"{problem}; starting a new review" + (f" (the old files are kept as {kept})" if kept else "")
+            self.review.restore({})
+            self.report = Report(self.study.study_instance_uid)
+
+    def _keep_damaged_files(self) -> str:
+        """Copy review.json and report.json aside before a new review overwrites them."""
+        if not self.writable:
+            return ""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        kept = []
+        for path in (self.workspace.review_path, self.workspace.report_path):
+            if path.is_file():
+                copy = path.with_name(f"{path.name}.damaged-{stamp}")
+                shutil.copyfile(path, copy)
+                kept.append(copy.name)
+        return ", ".join(kept)
 
     # ----- series and models -------------------------------------------------------------------
     def add_series(self, series: Series, volume: Volume) -> None:

@@ -74,3 +74,27 @@ def test_dicomdir_and_files_without_meta_or_suffix(demo_study, tmp_path):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file or folder"):
         scan_path(tmp_path / "nowhere")
+
+
+def test_a_folder_that_cannot_be_read_is_listed_not_dropped(demo_study, tmp_path, monkeypatch):
+    """os.walk skips a folder it cannot list; the scan names it (root can read anything, so the
+    permission error is simulated where os.walk lists folders)."""
+    import os
+    import shutil
+
+    from radview.dicom.scan import scan_path
+
+    good, locked = tmp_path / "study" / "ct", tmp_path / "study" / "locked"
+    shutil.copytree(demo_study / "dicom" / "chest-xray", good)
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == os.fspath(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    index = scan_path(tmp_path / "study", parallel=False)
+    assert index.patients, "the readable folder still loads"
+    assert [(s.path, "Permission denied" in s.reason) for s in index.skipped] == [(os.fspath(locked), True)]

@@ -44,6 +44,20 @@ def real_file(name: str) -> Path:
     return Path(path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_radview_home(tmp_path_factory: pytest.TempPathFactory):
+    """Every test writes settings, the audit key and workspaces under a temporary RADVIEW_HOME,
+    never into the account running the tests (a test may set its own)."""
+    home = tmp_path_factory.mktemp("radview-home")
+    previous = os.environ.get("RADVIEW_HOME")
+    os.environ["RADVIEW_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("RADVIEW_HOME", None)
+    else:
+        os.environ["RADVIEW_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def demo_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Seed 0 phantoms, written once per test session; returns the output folder."""

@@ -1,7 +1,8 @@
 """The model card (model.json): what a model is, what it applies to, how to run it, how good it is.
 
-Validated field by field on load, so a broken card is refused with a message that names the file
-and the field; the other models still run.
+Validated on load against a JSON Schema (radview.ai.card_schema), with its size and nesting bounded
+before parsing, so a broken card is refused with a message that names the file and the field by its
+JSON path; the other models still run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from radview.ai.card_schema import (MAX_CARD_BYTES, card_validator, consistency_problem, nesting_problem,
+                                    schema_problem)
 from radview.core.findings import FindingKind
 
 CARD_FILE = "model.json"
@@ -97,97 +100,94 @@ class ModelCard:
         )
 
 
-def _need(raw: dict, key: str, kind: type | tuple[type, ...], path: Path):
-    if key not in raw:
-        raise CardError(f"{path}: the card has no '{key}'")
-    value = raw[key]
-    if not isinstance(value, kind):
-        raise CardError(f"{path}: '{key}' should be {getattr(kind, '__name__', kind)}, not {type(value).__name__}")
+def _finite(text: str) -> float:
+    """A JSON number as a float; 1e400 would parse as inf, which no card field means."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
     return value
 
 
-def _conformance(raw: dict, path: Path) -> dict:
-    """The card's "conformance" section, checked: a limit that is a positive finite number, the
-    layer and the statistics file with its sha256. Absent: {} (the model has no learned check)."""
-    section = raw.get("conformance")
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise CardError(f"{path}: 'conformance' should be an object")
-    for key in ("method", "statistics_file", "sha256"):
-        if not isinstance(section.get(key), str) or not section[key]:
-            raise CardError(f"{path}: conformance.{key} should be a non-empty string")
-    layers = section.get("layers")
-    if not isinstance(layers, list) or not layers or not all(isinstance(n, str) and n for n in layers):
-        raise CardError(f"{path}: conformance.layers should name the network layers the check reads")
-    for key in ("threshold", "profile_threshold"):
-        limit = section.get(key)
-        if not isinstance(limit, (int, float)) or isinstance(limit, bool) or not math.isfinite(limit) or limit <= 0:
-            raise CardError(f"{path}: conformance.{key} should be a positive number, not {limit!r}")
-    return section
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")  # json.loads accepts NaN and Infinity otherwise
 
 
-def load_card(path: Path) -> ModelCard:
-    """Read and validate a model.json; CardError names the file and the field on any problem."""
-    path = Path(path)
+def _read_raw(path: Path) -> object:
+    """The card's JSON, read with its size and nesting bounded before it is parsed."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        with open(path, "rb") as f:
+            data = f.read(MAX_CARD_BYTES + 1)  # no more: a card is never read whole if it is huge
+    except OSError as exc:
         raise CardError(f"{path}: cannot read the model card ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise CardError(f"{path}: the model card is not a JSON object")
-    task = _need(raw, "task", str, path)
-    if task not in TASKS:
-        raise CardError(f"{path}: unknown task '{task}' (known: {', '.join(TASKS)})")
-    applies = _need(raw, "applies_to", dict, path)
-    model_input = _need(raw, "input", dict, path)
-    size = _need(model_input, "size", list, path)
-    if len(size) != 2 or not all(isinstance(v, int) and 16 <= v <= 4096 for v in size):
-        raise CardError(f"{path}: input.size should be two integers between 16 and 4096")
-    normalisation = _need(model_input, "normalisation", dict, path)
-    if normalisation.get("method") not in NORMALISATIONS:
-        raise CardError(f"{path}: unknown input normalisation {normalisation.get('method')!r}")
-    architecture = _need(raw, "architecture", dict, path)
-    weights = _need(raw, "weights", dict, path)
-    outputs = []
-    for out in _need(raw, "outputs", list, path):
-        try:
-            outputs.append(OutputLabel(int(out["value"]), str(out["name"]), tuple(out["code"]),  # type: ignore[arg-type]
-                                       tuple(out.get("color", (255, 80, 60, 255)))))  # type: ignore[arg-type]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CardError(f"{path}: an output label is malformed ({exc})") from exc
-    postprocessing = _need(raw, "postprocessing", str, path)
-    if postprocessing not in POSTPROCESSING_KINDS:
-        raise CardError(f"{path}: unknown postprocessing {postprocessing!r} (known: {', '.join(POSTPROCESSING_KINDS)})")
-    dimensions = str(applies.get("dimensions", ""))
-    if dimensions not in ("2d", "3d"):
-        raise CardError(f"{path}: applies_to.dimensions should be '2d' or '3d'")
+    if len(data) > MAX_CARD_BYTES:
+        raise CardError(f"{path}: the model card is larger than {MAX_CARD_BYTES >> 10} kB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CardError(f"{path}: cannot read the model card ({exc})") from exc
+    deep = nesting_problem(text)
+    if deep:
+        raise CardError(f"{path}: {deep}")
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is a 5,000-digit integer
+        raise CardError(f"{path}: cannot read the model card ({exc})") from exc
+
+
+def _checked_raw(path: Path) -> dict:
+    """The card's JSON after the schema and the cross-field checks (radview.ai.card_schema)."""
+    raw = _read_raw(path)
+    validator = card_validator(TASKS, NORMALISATIONS, tuple(POSTPROCESSING_KINDS))
+    problem = schema_problem(raw, validator) or consistency_problem(raw)  # type: ignore[arg-type]
+    if problem:
+        raise CardError(f"{path}: {problem}")
+    return raw  # type: ignore[return-value]
+
+
+def _card_from(raw: dict, path: Path) -> ModelCard:
+    """A ModelCard from JSON that has passed the checks, so every field read here is there."""
+    applies, model_input = raw["applies_to"], raw["input"]
+    outputs = [OutputLabel(out["value"], out["name"], tuple(out["code"]), tuple(out.get("color", (255, 80, 60, 255))))  # type: ignore[arg-type]
+               for out in raw["outputs"]]
     return ModelCard(
         path=path,
-        id=_need(raw, "id", str, path),
-        version=_need(raw, "version", str, path),
-        task=task,
-        modalities=[str(m) for m in applies.get("modalities", [])],
-        body_parts=[str(b).upper() for b in applies.get("body_parts", [])],
-        dimensions=dimensions,
-        input_size=(size[0], size[1]),
-        context_slices=int(model_input.get("context_slices", 0)),
-        normalisation=normalisation,
-        architecture=_need(architecture, "name", str, path),
-        architecture_args=dict(architecture.get("args", {})),
-        postprocessing=postprocessing,
+        id=raw["id"],
+        version=raw["version"],
+        task=raw["task"],
+        modalities=list(applies["modalities"]),
+        body_parts=[b.upper() for b in applies.get("body_parts", [])],
+        dimensions=applies["dimensions"],
+        input_size=(model_input["size"][0], model_input["size"][1]),
+        context_slices=model_input.get("context_slices", 0),
+        normalisation=model_input["normalisation"],
+        architecture=raw["architecture"]["name"],
+        architecture_args=dict(raw["architecture"]["args"]),
+        postprocessing=raw["postprocessing"],
         outputs=outputs,
         thresholds={k: float(v) for k, v in raw.get("thresholds", {}).items()},
-        weights_file=_need(weights, "file", str, path),
-        weights_sha256=_need(weights, "sha256", str, path),
+        weights_file=raw["weights"]["file"],
+        weights_sha256=raw["weights"]["sha256"],
         training=raw.get("training", {}),
         metrics=raw.get("metrics", {}),
         intended_use=raw.get("intended_use", ""),
         limitations=raw.get("limitations", ""),
         notice=raw.get("notice", ""),
-        conformance=_conformance(raw, path),
+        conformance=raw.get("conformance", {}),
         raw=raw,
     )
+
+
+def load_card(path: Path) -> ModelCard:
+    """Read and validate a model.json; CardError names the file and the field on any problem,
+    and no other exception escapes: a card is untrusted input, and one bad card must not stop
+    the others from being listed."""
+    path = Path(path)
+    try:
+        return _card_from(_checked_raw(path), path)
+    except CardError:
+        raise
+    except Exception as exc:  # a gap in the checks: still this card's problem, not the caller's
+        raise CardError(f"{path}: the model card could not be checked ({type(exc).__name__}: {exc})") from exc
 
 
 def save_card(card_dict: dict, folder: Path) -> Path:

@@ -71,3 +71,21 @@ def test_corrupt_card_json(package_copy: Path):
     (package_copy / "model.json").write_text("{ not json")
     with pytest.raises(CardError, match="cannot read the model card"):
         load_card(package_copy / "model.json")
+
+
+def test_corrupt_statistics_header_with_a_matching_sha256_is_refused(package_copy: Path, tmp_path: Path):
+    """The input check's statistics are read with safetensors at run time too: their header is checked on listing."""
+    import hashlib
+
+    statistics = package_copy / "conformance.safetensors"
+    data = statistics.read_bytes()
+    damaged = data[:8] + b"#" + data[9:]
+    statistics.write_bytes(damaged)
+    path = package_copy / "model.json"
+    card = json.loads(path.read_text())
+    card["conformance"]["sha256"] = hashlib.sha256(damaged).hexdigest()
+    path.write_text(json.dumps(card))
+    cards, refused = find_models([str(tmp_path)])
+    assert [r.folder for r in refused] == [package_copy]
+    assert refused[0].reason.startswith(f"{statistics}: the input-conformance statistics file has a corrupt safetensors header")
+    assert {c.id for c in cards} == {"ct-nodule", "cxr-nodule", "mr-brain-tumor"}

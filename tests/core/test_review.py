@@ -148,3 +148,48 @@ def test_findings_of_a_model_no_longer_made_for_the_series_are_not_kept_unreview
     review.record_model_run(ModelRun("ct-nodule", "1.0.0", "1.2.3", "series 2", RunOutcome.NOT_APPLICABLE,
                                      "slice spacing 5 mm; made for 0.6-2.5 mm"))
     assert list(review.items) == [_finding(2).id]
+
+
+def _forge(entry: dict, previous_hash: str) -> dict:
+    """What someone who can write the file but holds no key can do: recompute a plain SHA-256."""
+    import hashlib
+
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    body["previous_hash"] = previous_hash
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {**body, "hash": hashlib.sha256((previous_hash + canonical).encode()).hexdigest()}
+
+
+def test_a_forged_line_with_recomputed_hashes_does_not_verify(tmp_path):
+    path = _logged(tmp_path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    forged = _forge({**lines[-1], "seq": 5, "action": "reject", "finding_id": "f0"}, lines[-1]["hash"])
+    path.write_text("\n".join(json.dumps(e) for e in [*lines, forged]) + "\n")
+    check = verify_audit_log(path)
+    assert not check.intact and any(p.startswith("line 5:") and "forged" in p for p in check.problems)
+
+    # an accept changed to reject, with every later hash recomputed
+    changed = [lines[0], _forge({**lines[1], "action": "reject"}, lines[0]["hash"])]
+    for entry in lines[2:]:
+        changed.append(_forge(entry, changed[-1]["hash"]))
+    path.write_text("\n".join(json.dumps(e) for e in changed) + "\n")
+    assert not verify_audit_log(path).intact
+
+
+def test_a_log_cut_short_at_its_end_is_detected(tmp_path):
+    path = _logged(tmp_path)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-1]) + "\n")
+    check = verify_audit_log(path)
+    assert not check.intact and "lines removed at the end" in check.problems[0]
+
+
+def test_another_accounts_key_cannot_verify_and_says_so(tmp_path):
+    from radview.core.audit import AuditKey
+
+    path = _logged(tmp_path)
+    other = verify_audit_log(path, AuditKey(tmp_path / "other-account"))
+    assert other.intact and not other.verified and other.unverifiable
+    assert any("another account" in note for note in other.notes)
+    own = AuditKey(tmp_path / "account")
+    assert (own.folder / "audit.key").stat().st_mode & 0o777 == 0o600, "the key is the account's alone"

@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# System packages RadView and its tests need on Debian 12 / Ubuntu (run as root or with sudo).
+# System packages RadView and its tests need on Debian 12 / Ubuntu. Run it as root or as a user:
+# a user's run asks sudo (a fresh Debian used as root has no sudo, and needs none).
 set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then exec sudo -- bash "$0" "$@"; fi
+  echo "debian-packages.sh: run it as root (su -c 'bash $0'), or install sudo" >&2
+  exit 1
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \

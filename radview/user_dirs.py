@@ -1,4 +1,5 @@
-"""Where RadView keeps its files: settings, logs and per-study workspaces (platformdirs).
+"""Where RadView keeps its files: settings, logs and per-study workspaces (platformdirs), and
+the PACS passwords and tokens (the OS keyring, or a 0600 file beside the settings: PacsSecrets).
 
 RADVIEW_HOME, when set, puts all of them under one folder (tests, portable installs).
 Nothing is ever written into a DICOM folder the user opened.
@@ -10,6 +11,8 @@ import os
 from pathlib import Path
 
 import platformdirs
+
+from radview.core.pacs import PacsSecrets
 
 APP_NAME = "RadView"
 
@@ -36,3 +39,8 @@ def data_dir() -> Path:
     """Root of per-study workspaces and caches."""
     home = _home()
     return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def pacs_secrets() -> PacsSecrets:
+    """The PACS passwords and tokens of the settings file's nodes (never in the file itself)."""
+    return PacsSecrets(settings_path().parent)

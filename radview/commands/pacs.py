@@ -27,9 +27,9 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from radview.core.pacs import DICOMWEB, DIMSE, PacsNode
+    from radview.core.pacs import DICOMWEB, DIMSE, SECRET_FIELDS, PacsNode
     from radview.core.settings import save_settings
-    from radview.user_dirs import settings_path
+    from radview.user_dirs import pacs_secrets, settings_path
 
     if bool(args.dimse) == bool(args.dicomweb):
         raise ValueError("give exactly one of --dimse AE@HOST:PORT or --dicomweb URL")
@@ -48,10 +48,17 @@ def cmd_add(args: argparse.Namespace) -> int:
     if problems:
         raise ValueError("; ".join(problems))
     settings = user_settings()
-    settings.pacs_nodes = [n for n in settings.pacs_nodes if n.get("name", "").lower() != node.name.lower()]
-    settings.pacs_nodes.append(node.to_dict())
-    save_settings(settings, settings_path())
+    kept = [n for n in settings.pacs_nodes if n.get("name", "").lower() != node.name.lower()]
+    replaced = len(kept) < len(settings.pacs_nodes)
+    settings.pacs_nodes = kept + [node.to_dict()]
+    secrets = pacs_secrets()
+    notes = save_settings(settings, settings_path(), secrets)  # the password / token go to `secrets`, not the file
+    for name in SECRET_FIELDS:
+        if replaced and not getattr(node, name):
+            secrets.delete(node.name, name)  # the node replaced had one perhaps: it must not linger
     print(f"saved PACS node {node.describe()} in {settings_path()}")
+    for note in notes:
+        print(note)
     return 0
 
 

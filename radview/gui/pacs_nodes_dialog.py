@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit, QListWidget,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from dataclasses import replace
 
-from radview.core.pacs import DICOMWEB, DIMSE, RETRIEVE_METHODS, PacsNode
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from radview.core.pacs import DICOMWEB, DIMSE, RETRIEVE_METHODS, SECRET_FIELDS, PacsNode, PacsSecrets
 from radview.gui.error_dialog import readable, show_error
+from radview.user_dirs import pacs_secrets
 
 
 class PacsNodesDialog(QDialog):
     """Edits a copy of the nodes; `nodes()` gives them back when the dialog is accepted."""
 
-    def __init__(self, nodes: list[PacsNode], test_connection, parent: QWidget | None = None) -> None:
+    def __init__(self, nodes: list[PacsNode], test_connection, parent: QWidget | None = None,
+                 secrets: PacsSecrets | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("PACS nodes")
-        self._nodes = [PacsNode(**n.to_dict()) for n in nodes]
+        # passwords and tokens live in PacsSecrets, not the settings: shown (masked) from there;
+        # the caller's save_settings stores what the form holds, _save forgets what was removed
+        self._secrets = secrets or pacs_secrets()
+        self._nodes, self._stored, secrets_note = self._with_secrets(nodes)
         self._test = test_connection  # (node) -> None: runs the test, reports the answer
         self.list = QListWidget()
         self.fields: dict[str, QWidget] = {
@@ -35,6 +42,9 @@ class PacsNodesDialog(QDialog):
                   "url": "DICOMweb URL", "username": "User (basic auth)", "token": "Bearer token"}
         for name, widget in self.fields.items():
             form.addRow(labels.get(name, name.replace("_", " ").capitalize()), widget)
+        self.secrets_note = QLabel(secrets_note)
+        self.secrets_note.setWordWrap(True)
+        form.addRow("", self.secrets_note)
         add, remove, test = QPushButton("Add"), QPushButton("Remove"), QPushButton("Test connection")
         add.clicked.connect(self._add)
         remove.clicked.connect(self._remove)
@@ -60,6 +70,24 @@ class PacsNodesDialog(QDialog):
         self.list.currentRowChanged.connect(self._show)
         self._current = -1
         self._refill()
+
+    def _with_secrets(self, nodes: list[PacsNode]) -> tuple[list[PacsNode], set[tuple[str, str]], str]:
+        """Copies of `nodes` with their stored secrets, which (name, field) were stored, and the
+        line that says where passwords and tokens are kept."""
+        try:
+            filled = [replace(self._secrets.fill(n)) for n in nodes]
+            where = f"Passwords and tokens are kept in {self._secrets.where}, never in the settings file."
+        except (OSError, ValueError) as error:
+            return [replace(n) for n in nodes], set(), f"⚠ The stored passwords and tokens cannot be read: {error}"
+        stored = {(n.name.lower(), name) for n, f in zip(nodes, filled) for name in SECRET_FIELDS
+                  if getattr(f, name) and not getattr(n, name)}
+        return filled, stored, where
+
+    def _forget_removed_secrets(self) -> None:
+        """Delete the stored secrets of nodes removed or renamed, and of fields the user emptied."""
+        now = {(n.name.lower(), name) for n in self._nodes for name in SECRET_FIELDS if getattr(n, name)}
+        for node, name in self._stored - now:
+            self._secrets.delete(node, name)
 
     def _refill(self) -> None:
         self.list.blockSignals(True)
@@ -128,6 +156,12 @@ class PacsNodesDialog(QDialog):
             problems.append("two nodes have the same name")
         if problems:
             show_error(self, "PACS nodes", "\n".join(problems), "Nothing was saved.")
+            return
+        try:
+            self._forget_removed_secrets()
+        except (OSError, ValueError) as error:
+            show_error(self, "PACS nodes", f"A removed password or token cannot be deleted: {error}",
+                       "Nothing was saved.")
             return
         self.accept()
 

@@ -18,9 +18,22 @@ READ_TIMEOUT_S = 120
 SEND_BATCH = 20
 
 
+def _with_secrets(node: PacsNode) -> PacsNode:
+    """The node with its password / token from PacsSecrets, where it came without (the settings
+    file never has them); one already in the node (a form being tested) wins."""
+    from radview.user_dirs import pacs_secrets
+
+    try:
+        return pacs_secrets().fill(node)
+    except (OSError, ValueError) as error:
+        raise PacsError(f"{node.describe()}: cannot read its password or token ({error})") from error
+
+
 def _client(node: PacsNode):
     import requests
     from dicomweb_client.api import DICOMwebClient
+
+    node = _with_secrets(node)
 
     class TimedSession(requests.Session):
         """dicomweb-client sets no timeout: a silent server would hang the worker for ever."""

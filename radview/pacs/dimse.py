@@ -13,6 +13,17 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
                          JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGLosslessSV1, JPEGLSLossless, RLELossless)
+from pydicom.uid import (BasicTextSRStorage, Comprehensive3DSRStorage, ComprehensiveSRStorage,
+                         ComputedRadiographyImageStorage, CTImageStorage,
+                         DigitalMammographyXRayImageStorageForPresentation, DigitalXRayImageStorageForPresentation,
+                         DigitalXRayImageStorageForProcessing, EncapsulatedPDFStorage, EnhancedCTImageStorage,
+                         EnhancedMRImageStorage, EnhancedSRStorage, GrayscaleSoftcopyPresentationStateStorage,
+                         KeyObjectSelectionDocumentStorage, MRImageStorage,
+                         MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
+                         MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+                         MultiFrameTrueColorSecondaryCaptureImageStorage, NuclearMedicineImageStorage,
+                         PositronEmissionTomographyImageStorage, SecondaryCaptureImageStorage, SegmentationStorage,
+                         UltrasoundImageStorage, UltrasoundMultiFrameImageStorage, XRayAngiographicImageStorage)
 
 from radview.core.pacs import PacsNode, StudyQuery, StudyRecord
 from radview.core.progress import CancelToken, Cancelled, ProgressCallback, report
@@ -23,20 +34,21 @@ TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExp
                      JPEGBaseline8Bit, JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless, JPEG2000]
 # What a review workstation takes in (a C-GET association holds at most 128 contexts).
 STORAGE_CLASSES = [
-    "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1",  # CT, enhanced CT
-    "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1",  # MR, enhanced MR
-    "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1",  # CR, DX
-    "1.2.840.10008.5.1.4.1.1.1.2",  # mammography
-    "1.2.840.10008.5.1.4.1.1.6.1", "1.2.840.10008.5.1.4.1.1.3.1",  # US, US multi-frame
-    "1.2.840.10008.5.1.4.1.1.20", "1.2.840.10008.5.1.4.1.1.128",  # NM, PET
-    "1.2.840.10008.5.1.4.1.1.12.1",  # XA
-    "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.7.2", "1.2.840.10008.5.1.4.1.1.7.3",
-    "1.2.840.10008.5.1.4.1.1.7.4",  # secondary captures
-    "1.2.840.10008.5.1.4.1.1.66.4",  # SEG
-    "1.2.840.10008.5.1.4.1.1.88.11", "1.2.840.10008.5.1.4.1.1.88.22", "1.2.840.10008.5.1.4.1.1.88.33",
-    "1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.88.59",  # SR, key objects
-    "1.2.840.10008.5.1.4.1.1.104.1",  # encapsulated PDF
-    "1.2.840.10008.5.1.4.1.1.11.1",  # grayscale presentation state
+    CTImageStorage, EnhancedCTImageStorage,
+    MRImageStorage, EnhancedMRImageStorage,
+    ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation,
+    DigitalXRayImageStorageForProcessing,
+    DigitalMammographyXRayImageStorageForPresentation,
+    UltrasoundImageStorage, UltrasoundMultiFrameImageStorage,
+    NuclearMedicineImageStorage, PositronEmissionTomographyImageStorage,
+    XRayAngiographicImageStorage,
+    SecondaryCaptureImageStorage, MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
+    MultiFrameGrayscaleWordSecondaryCaptureImageStorage, MultiFrameTrueColorSecondaryCaptureImageStorage,
+    SegmentationStorage,
+    BasicTextSRStorage, EnhancedSRStorage, ComprehensiveSRStorage, Comprehensive3DSRStorage,
+    KeyObjectSelectionDocumentStorage,
+    EncapsulatedPDFStorage,
+    GrayscaleSoftcopyPresentationStateStorage,
 ]
 
 

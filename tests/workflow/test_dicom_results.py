@@ -5,16 +5,24 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
 
-from radview.core.findings import NODULE, Finding
+from radview.core.findings import CLINICAL_FINDING, MASS, NEOPLASM, NODULE, Code, Finding
 from radview.core.report import Report
 from radview.core.review import Review
 from radview.dicom.load import load_stack
+from radview.dicom.results.codes import MEASUREMENT_CODES, ML, QUALITATIVE_EVALUATIONS
+from radview.dicom.results.common import source_headers
+from radview.dicom.results.segmentation import SegmentMask, write_segmentation
+from radview.dicom.results.structured_report import reported_finding, write_measurement_report
 from radview.dicom.scan import scan_path
 from radview.dicom.seg_read import read_segmentation
 from radview.dicom.sr_read import read_measurement_report
@@ -23,6 +31,18 @@ from radview.workflow.dicom_results import export_dicom_results
 from radview.workflow.reporting import StudyContext
 
 MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+# The only codes in our SEGs and SRs that are not pydicom's dictionary's (value, scheme, meaning):
+OUTSIDE_THE_DICTIONARY = {
+    # RadView's, typed: neither pydicom's dictionary nor highdicom has them
+    (ML.value, ML.scheme, ML.meaning),
+    (QUALITATIVE_EVALUATIONS.value, QUALITATIVE_EVALUATIONS.scheme, QUALITATIVE_EVALUATIONS.meaning),
+    # highdicom's own (its TID 1500 classes write them, with its spelling): not RadView's to choose
+    ("en-US", "RFC5646", "English (United States)"),
+    ("121232", "DCM", "Source Series for Segmentation"),
+    ("260753009", "SCT", "Source"),
+    ("276214006", "SCT", "Finding category"),
+}
 
 
 def _tool(name: str) -> str:
@@ -169,3 +189,99 @@ def test_real_model_findings_read_back_from_the_sr_and_seg(analyzed_dicom):
             for f in findings:
                 voxels_mm3 = counts[groups[f["id"]].segment_number] * spacing[0] * spacing[1] * thickness
                 assert voxels_mm3 == pytest.approx(volumes[f["id"]], abs=1.0)
+
+
+@cache
+def dictionary_meanings() -> dict[tuple[str, str], set[str]]:
+    """pydicom's code dictionary: (value, scheme) -> its meanings (some values have several)."""
+    meanings: dict[tuple[str, str], set[str]] = {}
+    for scheme in codes.schemes():
+        collection = getattr(codes, scheme)
+        for keyword in collection.dir():
+            code = getattr(collection, keyword)
+            meanings.setdefault((code.value, code.scheme_designator), set()).add(code.meaning)
+    return meanings
+
+
+def written_codes(ds: Dataset) -> set[tuple[str, str, str]]:
+    """Every (CodeValue, CodingSchemeDesignator, CodeMeaning) in `ds`'s sequences, at any depth."""
+    found = set()
+    for element in ds:
+        if element.VR != "SQ":
+            continue
+        for item in element.value:
+            if "CodeValue" in item:
+                found.add((str(item.CodeValue), str(item.CodingSchemeDesignator), str(item.CodeMeaning)))
+            found |= written_codes(item)
+    return found
+
+
+def codes_unlike_the_dictionary(paths: list[Path]) -> list[str]:
+    """What is wrong with the codes of the files at `paths` (empty when each is the dictionary's)."""
+    problems = []
+    for path in paths:
+        for value, scheme, meaning in sorted(written_codes(pydicom.dcmread(path))):
+            meanings = dictionary_meanings().get((value, scheme))
+            if (value, scheme, meaning) in OUTSIDE_THE_DICTIONARY:
+                continue
+            if meanings is None:
+                problems.append(f"{path.name}: ({value}, {scheme}, {meaning!r}) is not in pydicom's dictionary")
+            elif meaning not in meanings:
+                problems.append(f"{path.name}: ({value}, {scheme}) means {sorted(meanings)} in pydicom's dictionary, "
+                                f"not {meaning!r}")
+    return problems
+
+
+@pytest.mark.parametrize(("ours", "entry"), [
+    pytest.param(NODULE, codes.SCT.Nodule, id="nodule"),
+    pytest.param(MASS, codes.SCT.Mass, id="mass"),
+    pytest.param(NEOPLASM, codes.SCT.Neoplasm, id="neoplasm"),
+    pytest.param(CLINICAL_FINDING, codes.SCT.ClinicalFinding, id="clinical-finding", marks=pytest.mark.xfail(
+        strict=True, reason="radview/core/findings.py spells (404684003, SCT) 'Clinical finding'; pydicom's "
+                            "dictionary has 'Clinical finding (finding)' (ClinicalFinding) or 'Finding' (Finding)")),
+])
+def test_finding_types_are_pydicoms(ours: Code, entry):
+    """radview.core.findings types findings without pydicom: its codes must still be the dictionary's."""
+    assert (ours.value, ours.scheme) == (entry.value, entry.scheme_designator)
+    assert ours.meaning in dictionary_meanings()[(entry.value, entry.scheme_designator)]
+
+
+def test_every_code_in_our_seg_and_sr_is_pydicoms(ct, tmp_path):
+    """Each code RadView can write (every measurement, both finding sites and sides, AI and manual
+    findings, a qualitative statement) reads back as pydicom's dictionary spells it."""
+    _patient, _study, _series, volume = ct
+    sources = source_headers(volume)
+    every_measurement = {m.key: 1.0 for m in MEASUREMENT_CODES}
+    lung = _finding(volume, "lung-1", (60, 200, 300), 1, every_measurement)
+    brain = replace(_finding(volume, "brain-1", (120, 300, 180), 2, {"volume_ml": 2.5}),
+                    finding_type=NEOPLASM, location={"hemisphere": "right"})
+    manual = replace(_finding(volume, "manual-1", (90, 256, 256), 3, {"length_mm": 7.5}, model_id="manual"),
+                     finding_type=MASS, location={"side": "right"})
+    findings = [lung, brain, manual]
+    masks = [SegmentMask(f, _sphere(volume.shape, (f.slice_index, 256, 256), 3)) for f in findings]
+    seg_path = tmp_path / "seg.dcm"
+    seg = write_segmentation(volume, sources, masks, seg_path)
+    reported = [reported_finding(f, volume, sources, (seg, n)) for n, f in enumerate(findings, start=1)]
+    sr_path = tmp_path / "sr.dcm"
+    write_measurement_report(reported, [*sources, seg], "Dr Test", False, sr_path, "Test Hospital",
+                             {"ct-nodule": "Trained on synthetic phantoms"}, ["The brain model is not made for CT."])
+
+    sr_codes = written_codes(pydicom.dcmread(sr_path))
+    assert {(c.value, c.scheme) for c in (ML, QUALITATIVE_EVALUATIONS)} <= {(v, s) for v, s, _m in sr_codes}
+    assert not codes_unlike_the_dictionary([seg_path, sr_path])
+    algorithm = pydicom.dcmread(seg_path).SegmentSequence[0].SegmentationAlgorithmIdentificationSequence[0]
+    family = algorithm.AlgorithmFamilyCodeSequence[0]
+    assert (family.CodeValue, family.CodingSchemeDesignator, family.CodeMeaning) == ("123110", "DCM",
+                                                                                      "Artificial Intelligence")
+
+
+def test_codes_we_type_are_still_missing_from_the_dictionary():
+    """Once pydicom's dictionary has one of them, RadView must take it from there."""
+    for code in (ML, QUALITATIVE_EVALUATIONS):
+        assert (code.value, code.scheme) not in dictionary_meanings(), code
+
+
+def test_the_analyzed_studies_codes_are_pydicoms(analyzed_dicom):
+    paths = sorted([*analyzed_dicom.glob("*/dicom/seg-*.dcm"), *analyzed_dicom.glob("*/dicom/sr.dcm")])
+    assert paths
+    assert not codes_unlike_the_dictionary(paths)

@@ -8,32 +8,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code as DictionaryCode
+
 from radview.core.findings import Code, Finding
 
-# Concept names (SNOMED CT and DICOM, as highdicom's codes spell them)
-DIAMETER = Code("81827009", "SCT", "Diameter")
-LONG_AXIS = Code("103339001", "SCT", "Long Axis")
-SHORT_AXIS = Code("103340004", "SCT", "Short Axis")
-VOLUME = Code("118565006", "SCT", "Volume")
-ATTENUATION = Code("112031", "DCM", "Attenuation Coefficient")
-LENGTH = Code("410668003", "SCT", "Length")
-MEAN = Code("373098007", "SCT", "Mean")
-MAXIMUM = Code("56851009", "SCT", "Maximum")
 
-MORPHOLOGICALLY_ABNORMAL = Code("49755003", "SCT", "Morphologically abnormal structure")
-IMAGING_PROCEDURE = Code("363679005", "SCT", "Imaging procedure")
-QUALITATIVE_EVALUATIONS = Code("C0034375", "UMLS", "Qualitative Evaluations")  # TID 1500 row 12
-COMMENT = Code("121106", "DCM", "Comment")
-LUNG = Code("39607008", "SCT", "Lung")
-BRAIN = Code("12738006", "SCT", "Brain")
-LEFT = Code("7771000", "SCT", "Left")
-RIGHT = Code("24028007", "SCT", "Right")
+def from_dictionary(code: DictionaryCode) -> Code:
+    """An entry of pydicom's code dictionary as RadView's Code."""
+    return Code(str(code.value), str(code.scheme_designator), str(code.meaning))
+
+
+# Concept names, from pydicom's code dictionary (never typed: a typed meaning drifts from its value)
+DIAMETER = from_dictionary(codes.SCT.Diameter)
+LONG_AXIS = from_dictionary(codes.SCT.LongAxis)
+SHORT_AXIS = from_dictionary(codes.SCT.ShortAxis)
+VOLUME = from_dictionary(codes.SCT.Volume)
+ATTENUATION = from_dictionary(codes.DCM.AttenuationCoefficient)
+LENGTH = from_dictionary(codes.SCT.Length)
+MEAN = from_dictionary(codes.SCT.Mean)
+MAXIMUM = from_dictionary(codes.SCT.Maximum)
+
+MORPHOLOGICALLY_ABNORMAL = from_dictionary(codes.SCT.MorphologicallyAbnormalStructure)
+IMAGING_PROCEDURE = from_dictionary(codes.SCT.ImagingProcedure)
+COMMENT = from_dictionary(codes.DCM.Comment)
+LUNG = from_dictionary(codes.SCT.Lung)
+BRAIN = from_dictionary(codes.SCT.Brain)
+LEFT = from_dictionary(codes.SCT.Left)
+RIGHT = from_dictionary(codes.SCT.Right)
 
 # UCUM units
-MM = Code("mm", "UCUM", "millimeter")
-MM3 = Code("mm3", "UCUM", "cubic millimeter")
+MM = from_dictionary(codes.UCUM.Millimeter)
+MM3 = from_dictionary(codes.UCUM.CubicMillimeter)
+HU = from_dictionary(codes.UCUM.HounsfieldUnit)
+
+# Typed because neither pydicom's dictionary nor highdicom has them (tests/workflow/test_dicom_results.py
+# lists them as the only codes allowed outside the dictionary).
+QUALITATIVE_EVALUATIONS = Code("C0034375", "UMLS", "Qualitative Evaluations")  # TID 1500 row 12
 ML = Code("ml", "UCUM", "milliliter")
-HU = Code("[hnsf'U]", "UCUM", "Hounsfield unit")
 
 
 @dataclass(frozen=True)

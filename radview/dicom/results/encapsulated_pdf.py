@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian
 
 from radview.dicom.results.common import (MANUFACTURER, MODEL_NAME, PDF_SERIES_NUMBER, SOFTWARE_VERSION,
                                           ResultWriteError, content_date_time, new_uid, save_dataset)
 
-ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 # Patient and General Study modules: copied from the source so the PDF files with its study
 PATIENT_STUDY_KEYWORDS = (
     "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "PatientAge",
@@ -45,11 +44,11 @@ def write_encapsulated_pdf(pdf_path: Path, source: Dataset, path: Path, title: s
         document += b"\0"  # DICOM values have even length; EncapsulatedDocumentLength keeps the real one
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = ENCAPSULATED_PDF_STORAGE
+    ds.file_meta.MediaStorageSOPClassUID = EncapsulatedPDFStorage
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     copy_patient_and_study(source, ds)
     date, time = content_date_time()
-    ds.SOPClassUID = ENCAPSULATED_PDF_STORAGE
+    ds.SOPClassUID = EncapsulatedPDFStorage
     ds.SOPInstanceUID = new_uid()
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.Modality = "DOC"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
 
 from radview.core.findings import Finding
 from radview.core.review import MANUAL_MODEL_ID
@@ -44,7 +45,7 @@ def _description(number: int, item: SegmentMask, study_uid: str):
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL if manual else hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
         algorithm_identification=None if manual else hd.AlgorithmIdentificationSequence(
             name=finding.model_id, version=finding.model_version or "unknown",
-            family=hd.sr.CodedConcept("123109", "DCM", "Artificial Intelligence")),
+            family=codes.DCM.ArtificialIntelligence),  # CID 7162; (123109, DCM) is Manual Processing
         tracking_uid=tracking_uid(study_uid, finding),
         tracking_id=finding.id[:64],
         anatomic_regions=[coded(location)] if location else None,

@@ -46,16 +46,19 @@ def real_file(name: str) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_radview_home(tmp_path_factory: pytest.TempPathFactory):
-    """Every test writes settings, the audit key and workspaces under a temporary RADVIEW_HOME,
-    never into the account running the tests (a test may set its own)."""
+    """Every test writes settings, the audit key, PACS secrets and workspaces under a temporary
+    RADVIEW_HOME, never into the account running the tests (a test may set its own)."""
     home = tmp_path_factory.mktemp("radview-home")
-    previous = os.environ.get("RADVIEW_HOME")
+    # and no secret of a test reaches the developer's own keyring: the fallback file is used
+    saved = {name: os.environ.get(name) for name in ("RADVIEW_HOME", "PYTHON_KEYRING_BACKEND")}
     os.environ["RADVIEW_HOME"] = str(home)
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
     yield home
-    if previous is None:
-        os.environ.pop("RADVIEW_HOME", None)
-    else:
-        os.environ["RADVIEW_HOME"] = previous
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

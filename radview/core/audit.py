@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from radview.core.atomic import write_text_atomic
+from radview.core.safe_files import append_private, private_dir, read_private, write_private_atomic
 
 GENESIS_HASH = "0" * 64
 KEY_FILE = "audit.key"
@@ -61,7 +61,7 @@ class AuditKey:
 
     def _load_or_create(self) -> bytes:
         path = self.folder / KEY_FILE
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.folder)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except FileExistsError:
@@ -89,15 +89,14 @@ class AuditKey:
     def record_head(self, log_path: Path, entries: int, last_hash: str) -> None:
         head = {"log": os.fspath(Path(log_path).resolve()), "entries": entries, "last_hash": last_hash}
         head["mac"] = hmac.new(self.secret, json.dumps(head, sort_keys=True).encode(), hashlib.sha256).hexdigest()
-        self.head_path(log_path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_text_atomic(self.head_path(log_path), json.dumps(head))
+        write_private_atomic(self.head_path(log_path), json.dumps(head))
 
     def read_head(self, log_path: Path) -> dict | None:
         """The recorded head of a log, None if this account never wrote it; ValueError if forged."""
         path = self.head_path(log_path)
         if not path.exists():
             return None
-        head = json.loads(path.read_text(encoding="utf-8"))
+        head = json.loads(read_private(path).decode("utf-8"))
         mac = head.pop("mac", "")
         expected = hmac.new(self.secret, json.dumps(head, sort_keys=True).encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(mac, expected):
@@ -146,7 +145,7 @@ class AuditLog:
         if not self.path.exists():
             return GENESIS_HASH, 0
         last, count = GENESIS_HASH, 0
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in read_private(self.path).decode("utf-8").splitlines():
             if line.strip():
                 last, count = json.loads(line).get("hash", last), count + 1
         return last, count
@@ -176,12 +175,7 @@ class AuditLog:
             "key_id": self.key.key_id,
         }
         entry["hash"] = self.key.mac(self._last_hash, entry)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False, allow_nan=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_private(self.path, json.dumps(entry, ensure_ascii=False, allow_nan=False) + "\n")
         self._last_hash, self._count = entry["hash"], self._count + 1
         self._size = self._file_size()
         self.key.record_head(self.path, self._count, self._last_hash)
@@ -199,7 +193,7 @@ def verify_audit_log(path: Path, key: AuditKey | None = None) -> AuditCheck:
     hashes: list[str | None] = []
     previous: str | None = GENESIS_HASH
     foreign, legacy = set(), 0
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_private(path).decode("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         check.entries += 1

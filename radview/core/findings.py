@@ -25,7 +25,7 @@ class Code:
 NODULE = Code("27925004", "SCT", "Nodule")
 MASS = Code("4147007", "SCT", "Mass")
 NEOPLASM = Code("108369006", "SCT", "Neoplasm")
-CLINICAL_FINDING = Code("404684003", "SCT", "Clinical finding")
+CLINICAL_FINDING = Code("404684003", "SCT", "Finding")  # pydicom codedict SCT.Finding
 
 
 class FindingKind(str, Enum):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from radview.core.atomic import write_text_atomic
+from radview.core.safe_files import private_dir, read_private, write_private_atomic
 
 LOCK_NAME = ".study.lock"
 HOLDER_NAME = ".study.lock-holder.json"
@@ -39,7 +39,7 @@ class StudyLock:
     def __init__(self, folder: Path, purpose: str) -> None:
         self.folder = Path(folder)
         self.purpose = purpose  # "radview window", "radview analyze", ... shown to the next writer
-        self._lock = FileLock(str(self.folder / LOCK_NAME), thread_local=False, is_singleton=False)
+        self._lock = FileLock(str(self.folder / LOCK_NAME), mode=0o600, thread_local=False, is_singleton=False)
 
     @property
     def held(self) -> bool:
@@ -47,7 +47,7 @@ class StudyLock:
 
     def acquire(self, timeout_s: float = 0.0) -> None:
         """Take the lock, waiting at most `timeout_s`; StudyInUse names the holder when it cannot."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         try:
             self._lock.acquire(timeout=max(0.0, timeout_s), poll_interval=0.1)
         except Timeout:
@@ -57,7 +57,7 @@ class StudyLock:
         note = {"purpose": self.purpose, "pid": os.getpid(), "host": socket.gethostname(),
                 "program": Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python",
                 "since_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        write_text_atomic(self.folder / HOLDER_NAME, json.dumps(note))
+        write_private_atomic(self.folder / HOLDER_NAME, json.dumps(note))
 
     def release(self) -> None:
         if self._lock.is_locked:
@@ -67,7 +67,7 @@ class StudyLock:
     def holder(self) -> str:
         """Who holds the lock, in words (from the note its holder wrote)."""
         try:
-            note = json.loads((self.folder / HOLDER_NAME).read_text(encoding="utf-8"))
+            note = json.loads(read_private(self.folder / HOLDER_NAME))
             return f"{note['purpose']} (process {note['pid']} on {note['host']}, since {note['since_utc']})"
         except (OSError, ValueError, KeyError, TypeError):
             return "another RadView program"

@@ -96,7 +96,7 @@ def write_chest_xray(patient: SyntheticPatient, out: Path, truth: Path) -> dict:
     ds.PositionerType = "NONE"
     ds.AcquisitionContextSequence = []
     view = Dataset()
-    view.CodeValue, view.CodingSchemeDesignator, view.CodeMeaning = "399348003", "SCT", "postero-anterior"
+    view.CodeValue, view.CodingSchemeDesignator, view.CodeMeaning = "272479007", "SCT", "postero-anterior"
     ds.ViewCodeSequence = [view]
     ds.PatientOrientation = ["L", "F"]
     ds.ImageLaterality = "U"
@@ -116,7 +116,7 @@ def write_chest_xray(patient: SyntheticPatient, out: Path, truth: Path) -> dict:
     ds.ImageComments = NOTICE
     ds.AnatomicRegionSequence = [Dataset()]
     region = ds.AnatomicRegionSequence[0]
-    region.CodeValue, region.CodingSchemeDesignator, region.CodeMeaning = "43799004", "SCT", "Chest"
+    region.CodeValue, region.CodingSchemeDesignator, region.CodeMeaning = "816094009", "SCT", "Chest"
     set_pixels(ds, cxr.pixels, bits_stored=12)
     write_dataset(ds, out / "chest-xray" / "IM0001")
     nib.save(nib.Nifti1Image(np.ascontiguousarray(cxr.nodule_mask.T[:, ::-1]), np.diag([cxr.pixel_spacing_mm] * 2 + [1, 1])),

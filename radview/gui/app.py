@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -112,8 +113,9 @@ def _after_shown(window, screenshot: str | None, quit_after_shown: bool) -> None
         # has no screen contents, so render the widget instead
         on_screen = QApplication.platformName() not in ("offscreen", "minimal")
         pixmap = window.screen().grabWindow(window.winId()) if on_screen else window.grab()
-        partial = Path(screenshot).with_suffix(".partial.png")
-        pixmap.save(str(partial))
+        fd, partial = tempfile.mkstemp(prefix=".screenshot.", suffix=".png", dir=Path(screenshot).parent)
+        os.close(fd)  # a unique name: two runs saving into one folder never share a temporary file
+        pixmap.save(partial, "PNG")
         os.replace(partial, screenshot)  # whoever waits for the file never reads half of it
         print(f"radview: saved a screenshot of '{window.windowTitle()}' to {screenshot}", flush=True)
     if quit_after_shown:

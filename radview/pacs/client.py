@@ -6,6 +6,7 @@ from pathlib import Path
 
 from radview.core.pacs import DICOMWEB, PacsNode, StudyQuery, StudyRecord
 from radview.core.progress import CancelToken, ProgressCallback
+from radview.core.workspace import study_folder_name
 from radview.pacs.common import PacsError
 
 
@@ -37,7 +38,7 @@ def retrieve_study(node: PacsNode, study_uid: str, cache: Path, progress: Progre
     received = _protocol(node).retrieve_study(node, study_uid, Path(cache), progress, cancel)
     if not received:
         raise PacsError(f"{node.describe()}: study {study_uid} returned no instances")
-    return Path(cache) / study_uid
+    return Path(cache) / study_folder_name(study_uid)
 
 
 def send_files(node: PacsNode, paths: list[Path], progress: ProgressCallback | None = None,

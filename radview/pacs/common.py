@@ -6,6 +6,7 @@ from pathlib import Path
 
 from radview.core.atomic import write_bytes_atomic
 from radview.core.pacs import StudyRecord
+from radview.core.workspace import study_folder_name
 
 CONNECT_TIMEOUT_S = 10
 STUDY_FIELDS = ("StudyInstanceUID", "PatientName", "PatientID", "StudyDate", "StudyTime", "ModalitiesInStudy",
@@ -18,7 +19,8 @@ class PacsError(RuntimeError):
 
 def instance_path(cache: Path, study_uid: str, series_uid: str, sop_uid: str) -> Path:
     """Where a retrieved instance is kept: <cache>/<study>/<series>/<instance>.dcm."""
-    safe = [str(u).strip().replace("/", "_") or "unknown" for u in (study_uid, series_uid, sop_uid)]
+    # a peer's UIDs are untrusted: ".." or a slash must never name a path outside the cache
+    safe = [study_folder_name(str(u).strip() or "unknown") for u in (study_uid, series_uid, sop_uid)]
     return Path(cache) / safe[0] / safe[1] / f"{safe[2]}.dcm"
 
 

@@ -8,6 +8,7 @@ PDF is laid out exactly like the editor's document. The command line needs a QGu
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,10 @@ def write_pdf(report: Report, path: Path, key_images: list[KeyImage] = (), insti
         raise ValueError(f"page size {page_size!r}: use one of {', '.join(PAGE_SIZES)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    # a unique temporary name: two exports into one folder must not write the same file
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
     writer = QPdfWriter(str(tmp))
     writer.setResolution(RESOLUTION_DPI)
     writer.setTitle(f"Radiology report — {report.header.get('patient_name', '')}")

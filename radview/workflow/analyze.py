@@ -17,6 +17,7 @@ from radview.core.review import Review
 from radview.core.strict_json import dumps
 from radview.core.study_index import Study
 from radview.core.study_lock import StudyInUse
+from radview.core.workspace import study_folder_name
 from radview.report.document import report_html
 from radview.workflow.exports import export_dicom, export_pdf
 from radview.workflow.session import StudySession
@@ -62,7 +63,7 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
     cards, refused = find_models(model_folders)
     outputs = []
     for n, study in enumerate(studies):
-        folder = Path(out) if len(studies) == 1 else Path(out) / study.workspace_id
+        folder = Path(out) if len(studies) == 1 else Path(out) / study_folder_name(study.workspace_id)
         try:
             session = StudySession(index, study, data_root, reader or "radview analyze", purpose="radview analyze",
                                    lock_timeout_s=lock_wait_s)

@@ -236,9 +236,7 @@ def codes_unlike_the_dictionary(paths: list[Path]) -> list[str]:
     pytest.param(NODULE, codes.SCT.Nodule, id="nodule"),
     pytest.param(MASS, codes.SCT.Mass, id="mass"),
     pytest.param(NEOPLASM, codes.SCT.Neoplasm, id="neoplasm"),
-    pytest.param(CLINICAL_FINDING, codes.SCT.ClinicalFinding, id="clinical-finding", marks=pytest.mark.xfail(
-        strict=True, reason="radview/core/findings.py spells (404684003, SCT) 'Clinical finding'; pydicom's "
-                            "dictionary has 'Clinical finding (finding)' (ClinicalFinding) or 'Finding' (Finding)")),
+    pytest.param(CLINICAL_FINDING, codes.SCT.Finding, id="clinical-finding"),
 ])
 def test_finding_types_are_pydicoms(ours: Code, entry):
     """radview.core.findings types findings without pydicom: its codes must still be the dictionary's."""

@@ -6,6 +6,11 @@ dicom-anonymizer package ships it (its 2026c edition); this module applies them 
 so a UID inside any sequence (SEG source references, SR evidence and content) is remapped with
 the same map as the instance it names, and SEG / SR references stay valid. Dates are shifted by
 one offset per patient (intervals are kept); times are kept. Private tags are removed.
+Beyond the table, nothing that could carry identity is left as it was: free text the table does
+not list is replaced unless it is a coded or structural value RadView keeps, every text value
+kept (codes, defined terms) is checked for the patient's name, IDs, birth date and institution,
+overlay descriptions and labels are removed, and the file preamble and file meta information
+are written anew (a source's preamble, AE title or private meta information never survive).
 Instances that carry identity in their pixels or documents are left out and listed: images
 with BurnedInAnnotation YES, Secondary Captures and encapsulated documents. The source files
 are only read.
@@ -15,14 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import pydicom
-from pydicom.dataset import Dataset
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
+from radview import __version__
 from radview.core.progress import CancelToken, ProgressCallback, report
 
 TABLE_EDITION = "dicomfields_2026c"
@@ -31,6 +40,26 @@ ENCAPSULATED_DOCUMENT_PREFIX = "1.2.840.10008.5.1.4.1.1.104."
 # SR TEXT items that RadView knows carry no identity: tracking identifier, algorithm name/version
 SAFE_TEXT_CONCEPTS = {("112039", "DCM"), ("111001", "DCM"), ("111003", "DCM")}
 DUMMY_TEXT = "ANONYMIZED"
+# text VRs a person can type anything into; CS (defined terms, 16 upper-case characters) is kept, but checked
+FREE_TEXT_VRS = {"PN", "LO", "SH", "ST", "LT", "UT", "UC", "AE", "UR"}
+# unlisted free text that is coded or structural, not typed about the patient: kept, but still
+# checked for the patient's identity (SEG/SR readers need codes, labels and algorithm names)
+KEPT_TEXT = frozenset({
+    "CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning", "LongCodeValue", "URNCodeValue",
+    "Manufacturer", "ManufacturerModelName", "SoftwareVersions", "RescaleType", "WindowCenterWidthExplanation",
+    "SegmentLabel", "SegmentAlgorithmName", "AlgorithmName", "AlgorithmVersion", "TrackingID",
+    "DimensionDescriptionLabel", "MIMETypeOfEncapsulatedDocument",
+    "TextValue",  # judged per SR content item by its concept (_clean_content_item)
+})
+# values that say who the patient is or where they were seen; every PN value is added to these
+IDENTITY_KEYWORDS = frozenset({
+    "PatientID", "OtherPatientIDs", "IssuerOfPatientID", "AccessionNumber", "PatientBirthDate", "PatientAddress",
+    "PatientTelephoneNumbers", "MedicalRecordLocator", "AdmissionID", "InstitutionName", "InstitutionAddress",
+    "InstitutionalDepartmentName",
+})
+MIN_IDENTITY_LENGTH = 3  # shorter values ("1", "M") would match most defined terms
+# Annex E lists overlay data and comments (60xx,3000/4000); description, subtype and label are free text too
+OVERLAY_TEXT_MASKS = [(0x6000, element, 0xFF00, 0xFFFF) for element in (0x0022, 0x0045, 0x1500)]
 
 
 class AnonymizeError(ValueError):
@@ -58,7 +87,68 @@ def _action_table() -> tuple[dict[tuple[int, int], str], list[tuple[int, int, in
                 actions[tag] = category.removesuffix("_TAGS")
             else:
                 masked.append(tag)  # repeating groups (curves, overlays): all X
-    return actions, masked
+    return actions, masked + OVERLAY_TEXT_MASKS
+
+
+def _values(element: DataElement) -> list:
+    """An attribute's values as a list (none when it is empty)."""
+    if not element.VM:
+        return []
+    return list(element.value) if element.VM > 1 else [element.value]
+
+
+def _name_variants(name: object) -> set[str]:
+    """A person name as stored (^ separators), with spaces, and its family, given and middle names:
+    the same person may be written any of these ways in free text."""
+    variants = {str(name)}
+    for group in str(name).split("="):  # alphabetic, ideographic, phonetic
+        parts = [part.strip() for part in group.split("^")[:3] if part.strip()]  # not prefix ("Dr") or suffix
+        variants |= {group, " ".join(parts), " ".join(reversed(parts)), *parts}
+    return variants
+
+
+def _identity_tokens(ds: Dataset) -> set[str]:
+    """Every identifying value of `ds` at any depth: its person names and IDENTITY_KEYWORDS."""
+    tokens: set[str] = set()
+    for element in ds.iterall():
+        if element.VR == "PN":
+            tokens |= {variant for value in _values(element) for variant in _name_variants(value)}
+        elif element.keyword in IDENTITY_KEYWORDS and element.VR != "SQ":
+            tokens |= {str(value) for value in _values(element)}
+    return {token.strip() for token in tokens if len(token.strip()) >= MIN_IDENTITY_LENGTH}
+
+
+def identity_pattern(ds: Dataset) -> re.Pattern | None:
+    """A case-insensitive pattern for the identifying values of `ds` (read before it is cleaned),
+    or None when it has none."""
+    tokens = sorted(_identity_tokens(ds), key=len, reverse=True)  # the longest variant first
+    if not tokens:
+        return None
+    # whole words only (letters and digits bound a word, "_" and "^" do not): a name inside a defined
+    # term ("ANN" in "PLANNED") is no leak, and replacing that term would make the file invalid
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, tokens)) + r")(?![^\W_])", re.IGNORECASE)
+
+
+def _scrub(element: DataElement, identity: re.Pattern | None) -> None:
+    """Replace each value of a kept text attribute that contains an identifying value."""
+    values = _values(element)
+    if identity is None or not any(identity.search(str(value)) for value in values):
+        return
+    values = [DUMMY_TEXT if identity.search(str(value)) else value for value in values]
+    element.value = values if len(values) > 1 else values[0]
+
+
+def new_file_meta(ds: Dataset, old: FileMetaDataset | None) -> FileMetaDataset:
+    """File meta information made from scratch for a cleaned `ds`: only what a reader needs, so
+    nothing of the source's (its AE title, private information, implementation) survives."""
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\0\1"
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID  # already the new UID
+    meta.TransferSyntaxUID = (old.get("TransferSyntaxUID") if old is not None else None) or ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID  # as RadView's own writer (radview.demo)
+    meta.ImplementationVersionName = f"RADVIEW_{__version__}"[:16]
+    return meta
 
 
 class Anonymizer:
@@ -118,39 +208,58 @@ class Anonymizer:
             return b"\0\0"
         return DUMMY_TEXT
 
-    def clean(self, ds: Dataset, days: int) -> None:
-        """Apply the profile to `ds` and every nested item, in place."""
+    def clean(self, ds: Dataset, days: int, identity: re.Pattern | None = None) -> None:
+        """Apply the profile to `ds` and every nested item, in place. `identity` matches the
+        patient's identifying values (identity_pattern); no text that is kept may contain one."""
         ds.remove_private_tags()
         for element in list(ds):
-            tag, vr = element.tag, element.VR
-            action = self._action(tag)
-            if vr == "SQ":
-                if action in ("X", "X_D", "X_Z_D", "Z", "X_Z") and tag != 0x0040A730:
-                    element.value = []  # emptied, not removed: type 2 sequences (SR's procedure step) stay valid
-                else:  # D on a sequence (Content Sequence), U* and unlisted: keep the structure, clean inside
-                    for item in element.value:
-                        self.clean(item, days)
-                        self._clean_content_item(item)
-                continue
-            if vr == "UI" and action in ("X", "X_Z", "Z"):
-                del ds[tag]  # X or Z on a UID: removed (an empty UID is invalid where it is type 1)
-                continue
-            if vr == "UI":
-                if action:  # U, and D on a UID (a dummy UID is a new one): remapped, consistently
-                    element.value = [self.uid(v) for v in element.value] if element.VM > 1 else self.uid(element.value)
-                continue
-            if vr in ("DA", "DT"):  # the option: every date is shifted, none removed
-                element.value = ([self._shift(v, vr, days) for v in element.value] if element.VM > 1
-                                     else self._shift(element.value, vr, days))
-                continue
-            if vr == "TM" or action is None or action == "K":
-                continue
-            if action in ("X",):
-                del ds[tag]
-            elif action in ("Z", "X_Z"):
-                element.value = "" if vr not in ("OB", "OW", "UN") else b""
-            else:  # D, Z_D, X_D, X_Z_D: a dummy keeps type 1 attributes valid
-                element.value = self._dummy(element)
+            if element.VR == "SQ":
+                self._clean_sequence(element, days, identity)
+            else:
+                self._clean_element(ds, element, days, identity)
+        self._clean_content_item(ds)
+
+    def _clean_sequence(self, element: DataElement, days: int, identity: re.Pattern | None) -> None:
+        """A sequence the table removes is emptied; any other is kept and cleaned inside, at any depth."""
+        if self._action(element.tag) in ("X", "X_D", "X_Z_D", "Z", "X_Z") and element.tag != 0x0040A730:
+            element.value = []  # emptied, not removed: type 2 sequences (SR's procedure step) stay valid
+        else:  # D on a sequence (Content Sequence), U* and unlisted: keep the structure, clean inside
+            for item in element.value:
+                self.clean(item, days, identity)
+
+    def _clean_element(self, ds: Dataset, element: DataElement, days: int, identity: re.Pattern | None) -> None:
+        """One attribute that is not a sequence, by its action in the table (or by _clean_unlisted)."""
+        tag, vr = element.tag, element.VR
+        action = self._action(tag)
+        if vr == "UI" and action in ("X", "X_Z", "Z"):
+            del ds[tag]  # X or Z on a UID: removed (an empty UID is invalid where it is type 1)
+        elif vr == "UI":
+            if action:  # U, and D on a UID (a dummy UID is a new one): remapped, consistently
+                element.value = [self.uid(v) for v in element.value] if element.VM > 1 else self.uid(element.value)
+        elif vr in ("DA", "DT"):  # the option: every date is shifted, none removed
+            element.value = ([self._shift(v, vr, days) for v in element.value] if element.VM > 1
+                             else self._shift(element.value, vr, days))
+        elif vr == "TM" or action == "K":
+            return
+        elif action is None:
+            self._clean_unlisted(ds, element, identity)
+        elif action == "X":
+            del ds[tag]
+        elif action in ("Z", "X_Z"):
+            element.value = "" if vr not in ("OB", "OW", "UN") else b""
+        else:  # D, Z_D, X_D, X_Z_D: a dummy keeps type 1 attributes valid
+            element.value = self._dummy(element)
+
+    def _clean_unlisted(self, ds: Dataset, element: DataElement, identity: re.Pattern | None) -> None:
+        """An attribute the table does not list: the Basic Profile would keep it, but free text may
+        hold anything a person typed, and bytes of an unknown attribute cannot be judged."""
+        if element.VR == "UN":
+            del ds[element.tag]  # no dictionary knows it (pydicom resolves the known ones)
+        elif element.VR in FREE_TEXT_VRS and element.keyword not in KEPT_TEXT:
+            if element.VM:  # replaced, not removed: it may be type 1 (SEG's Content Description is type 2)
+                element.value = DUMMY_TEXT
+        elif element.VR in FREE_TEXT_VRS or element.VR == "CS":
+            _scrub(element, identity)
 
     def _clean_content_item(self, item: Dataset) -> None:
         """SR content: free text and person names are replaced, except the concepts known safe."""
@@ -166,10 +275,9 @@ class Anonymizer:
         patient_id = str(ds.get("PatientID", "") or "") or "name:" + str(ds.get("PatientName", ""))
         days = self.date_shift_days(patient_id)
         pseudonym = self.pseudonym(patient_id)
-        self.clean(ds, days)
-        meta = getattr(ds, "file_meta", None)
-        if meta is not None and "MediaStorageSOPInstanceUID" in meta:
-            meta.MediaStorageSOPInstanceUID = self.uid(meta.MediaStorageSOPInstanceUID)
+        self.clean(ds, days, identity_pattern(ds))
+        ds.file_meta = new_file_meta(ds, getattr(ds, "file_meta", None))
+        ds.preamble = bytes(128)  # a preamble may hold anything (TIFF headers, a name): zeros, as Part 10 allows
         ds.PatientName = pseudonym
         ds.PatientID = pseudonym
         if "PatientBirthDate" in ds:

@@ -111,3 +111,112 @@ def test_the_command_line_lists_what_it_left_out(study_with_results, tmp_path):
     done = radview_command(tmp_path / "home", "anonymize", str(study_with_results), str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert "202 file(s) de-identified" in done.stdout and "left out:" in done.stdout and "report-pdf.dcm" in done.stdout
+
+
+# ---- identity planted everywhere a file can hold it -----------------------------------------------
+NAME = "Quimby^Hortensia^Zoë"  # family^given^middle; the middle name is not ASCII
+REFERRER = "Oddleigh^Bartholomew"
+PATIENT_ID, BIRTH_DATE, ACCESSION = "PID-4471902", "19560312", "ACC88321907"
+INSTITUTION, ADDRESS = "Saint Swithin Infirmary", "12 Larkspur Lane Quillfield"
+CREATOR_UID = "1.2.826.0.1.3680043.9.4471902"
+
+
+def _identifying_values() -> set[str]:
+    """Every planted value, and each person name as stored, with spaces, in either order and by parts."""
+    values = {PATIENT_ID, BIRTH_DATE, ACCESSION, INSTITUTION, ADDRESS, CREATOR_UID}
+    for name in (NAME, REFERRER):
+        parts = name.split("^")
+        values |= {name, " ".join(parts), " ".join(reversed(parts)), f"{parts[1]} {parts[0]}", *parts}
+    return values
+
+
+def _code(value: str, meaning: str, **more) -> pydicom.Dataset:
+    """A SNOMED code item, with any further attributes (nested sequences) given by keyword."""
+    item = pydicom.Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "SCT", meaning
+    for keyword, element_value in more.items():
+        setattr(item, keyword, element_value)
+    return item
+
+
+def _plant_overlay(ds: pydicom.Dataset, group: int, description: str, label: str) -> None:
+    """A valid 1-bit overlay plane whose description, label and comments name the patient."""
+    for element, vr, value in ((0x0010, "US", 128), (0x0011, "US", 128), (0x0040, "CS", "G"), (0x0050, "SS", [1, 1]),
+                               (0x0100, "US", 1), (0x0102, "US", 0), (0x3000, "OW", bytes(128 * 128 // 8)),
+                               (0x0022, "LO", description), (0x1500, "LO", label), (0x4000, "LT", ACCESSION)):
+        ds.add_new((group << 16) | element, vr, value)
+
+
+@pytest.fixture
+def planted_file(tmp_path) -> Path:
+    """pydicom's CT with the patient's identity in the preamble, the file meta, nested sequences,
+    free text, a defined term, a private tag, an unknown attribute and two overlay planes."""
+    from pydicom import examples
+
+    ds = examples.ct
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.preamble = f"{NAME} {PATIENT_ID} {BIRTH_DATE}".encode().ljust(128, b"\0")
+    ds.file_meta.SourceApplicationEntityTitle = PATIENT_ID
+    ds.file_meta.PrivateInformationCreatorUID = CREATOR_UID
+    ds.file_meta.PrivateInformation = f"{NAME}|{BIRTH_DATE}|{ACCESSION}".encode()
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate = NAME, PATIENT_ID, BIRTH_DATE
+    ds.AccessionNumber, ds.InstitutionName, ds.PatientAddress = ACCESSION, INSTITUTION, ADDRESS
+    ds.ReferringPhysicianName = REFERRER
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "QUIMBY"]
+    ds.WindowCenterWidthExplanation = "Hortensia"
+    ds.ContentDescription = f"scanned at {INSTITUTION}"
+    deepest = _code("39607008", "Hortensia Quimby", ContentDescription=ACCESSION, PersonName=REFERRER)
+    content = pydicom.Dataset()
+    content.ValueType, content.TextValue = "TEXT", f"{NAME} born {BIRTH_DATE}"
+    content.ConceptNameCodeSequence = [_code("121071", "Finding")]
+    middle = _code("7771000", INSTITUTION, PrimaryAnatomicStructureSequence=[deepest], ContentSequence=[content])
+    named = _code("39607008", NAME, AnatomicRegionModifierSequence=[middle])
+    ds.AnatomicRegionSequence = [_code("39607008", "Lung"), named]
+    ds.private_block(0x0011, f"{INSTITUTION} PACS", create=True).add_new(0x01, "LO", NAME)
+    ds.add_new(0x00729999, "UN", f"{NAME} {PATIENT_ID}".encode())  # no dictionary knows this tag
+    ds.add_new(0x00729998, "LO", ADDRESS)
+    _plant_overlay(ds, 0x6000, NAME, PATIENT_ID)
+    _plant_overlay(ds, 0x601E, REFERRER, INSTITUTION)
+    path = tmp_path / "in" / f"{PATIENT_ID}.dcm"
+    path.parent.mkdir()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_the_planted_file_does_hold_every_value(planted_file):
+    """The leak check below is only worth something if its input really carries every value."""
+    blob = planted_file.read_bytes()
+    planted = {NAME, REFERRER, PATIENT_ID, BIRTH_DATE, ACCESSION, INSTITUTION, ADDRESS, CREATOR_UID, "Hortensia Quimby"}
+    assert not [value for value in planted if value.encode() not in blob]
+    assert NAME.encode() in blob[:128] and b"QUIMBY" in blob and "Zoë".encode() in blob
+
+
+def test_no_byte_of_the_output_holds_an_identifying_value(planted_file, tmp_path):
+    result = anonymize_folder(planted_file.parent, tmp_path / "out")
+    assert not result.left_out and len(result.written) == 1
+    path = result.written[0]
+    blob = (path.read_bytes() + str(path).encode()).lower()  # case-insensitive: "QUIMBY" is as bad as "Quimby"
+    leaked = sorted(value for value in _identifying_values() if value.lower().encode() in blob)
+    assert not leaked, f"identifying values in the output: {leaked}"
+    assert blob[:132] == bytes(128) + b"dicm", "the preamble is 128 zero bytes"
+
+
+def test_the_output_is_valid_dicom_with_the_same_pixels(planted_file, tmp_path):
+    source = pydicom.dcmread(planted_file)
+    out = pydicom.dcmread(anonymize_folder(planted_file.parent, tmp_path / "out").written[0])
+    assert set(out.file_meta.keys()) <= {0x00020000, 0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012,
+                                         0x00020013}, "the file meta is rebuilt: no source AE title or private data"
+    assert out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID != source.SOPInstanceUID
+    assert out.file_meta.MediaStorageSOPClassUID == out.SOPClassUID == source.SOPClassUID
+    assert out.file_meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
+    assert out.PixelData == source.PixelData
+    assert (out.pixel_array == source.pixel_array).all()
+    overlay_text = [e for e in out.iterall()
+                    if e.tag.group & 0xFF00 == 0x6000 and e.tag.element in (0x0022, 0x1500, 0x4000)]
+    assert not overlay_text, "overlay description, label and comments are removed"
+    assert not [e for e in out.iterall() if e.tag.is_private or e.VR == "UN"]
+    kept, cleaned = out.AnatomicRegionSequence
+    assert (kept.CodeValue, kept.CodeMeaning) == ("39607008", "Lung"), "codes without identity are kept as they were"
+    deepest = cleaned.AnatomicRegionModifierSequence[0].PrimaryAnatomicStructureSequence[0]
+    assert deepest.CodeValue == "39607008" and deepest.CodeMeaning == "ANONYMIZED", "cleaned at depth 3, not dropped"
+    assert list(out.ImageType) == ["ORIGINAL", "PRIMARY", "AXIAL", "ANONYMIZED"]

@@ -58,8 +58,10 @@ IDENTITY_KEYWORDS = frozenset({
     "InstitutionalDepartmentName",
 })
 MIN_IDENTITY_LENGTH = 3  # shorter values ("1", "M") would match most defined terms
-# Annex E lists overlay data and comments (60xx,3000/4000); description, subtype and label are free text too
-OVERLAY_TEXT_MASKS = [(0x6000, element, 0xFF00, 0xFFFF) for element in (0x0022, 0x0045, 0x1500)]
+# Annex E removes overlay data and comments (60xx,3000/4000); a plane left without its data is
+# invalid and its description, subtype and label are free text, so every overlay group (even
+# groups 6000-601E, all elements) goes
+OVERLAY_MASKS = [(0x6000, 0x0000, 0xFF01, 0x0000)]
 
 
 class AnonymizeError(ValueError):
@@ -87,7 +89,7 @@ def _action_table() -> tuple[dict[tuple[int, int], str], list[tuple[int, int, in
                 actions[tag] = category.removesuffix("_TAGS")
             else:
                 masked.append(tag)  # repeating groups (curves, overlays): all X
-    return actions, masked + OVERLAY_TEXT_MASKS
+    return actions, masked + OVERLAY_MASKS
 
 
 def _values(element: DataElement) -> list:

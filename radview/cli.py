@@ -60,11 +60,32 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pacs":
             return pacs.run(args)
         return int(args.func(args))
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"radview: {exc}", file=sys.stderr)
-        return 2
     except StudyInUse as exc:
         print(f"radview: {exc}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         return 130
+    # Evaluated only once an exception got this far, so the services load only when needed.
+    except bad_input_errors() as exc:
+        print(f"radview: {describe_bad_input(exc)}", file=sys.stderr)
+        return 2
+
+
+def bad_input_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean the input (a file, a folder, a model package, an argument) is unusable:
+    one line and exit 2, never a traceback. Anything else is a bug and keeps its traceback."""
+    from radview.ai.card import CardError
+    from radview.dicom.header import HeaderError
+    from radview.dicom.load import LoadError
+    from radview.dicom.pixels import PixelError
+
+    return (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError, ValueError,
+            LoadError, HeaderError, PixelError, CardError)
+
+
+def describe_bad_input(exc: BaseException) -> str:
+    """'<file>: <problem>': the services' messages already start with the file; an OSError names it here."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__  # one line, whatever the message

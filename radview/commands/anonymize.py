@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from radview.commands.terminal import TerminalProgressBar
+from radview.commands.terminal import TerminalProgressBar, nothing_usable
 
 
 def cmd_anonymize(args: argparse.Namespace) -> int:
     from radview.dicom.anonymize import AnonymizeError, anonymize_folder
 
+    if not Path(args.source).exists():
+        raise FileNotFoundError(f"{args.source}: no such file or folder")
     bar = TerminalProgressBar()
     try:
         result = anonymize_folder(Path(args.source), Path(args.out), key=args.key, progress=bar)
@@ -20,11 +22,13 @@ def cmd_anonymize(args: argparse.Namespace) -> int:
         return 2
     finally:
         bar.end()
+    if not result.written:
+        return nothing_usable(args.source, [f"{path}: {reason}" for path, reason in result.left_out])
     print(f"{len(result.written)} file(s) de-identified into {args.out} "
           "(PS3.15 Annex E Basic Profile, Retain Longitudinal Temporal Information with Modified Dates)")
     for path, reason in result.left_out:
         print(f"  left out: {path}: {reason}")
-    return 0 if result.written else 1
+    return 0
 
 
 def register(sub) -> None:

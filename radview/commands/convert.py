@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from radview.commands.terminal import end_progress, print_progress
+from radview.commands.terminal import end_progress, nothing_usable, print_progress
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -13,13 +13,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     written, errors = convert_path(args.path, args.out_dir, progress=print_progress)
     end_progress()
+    if not written:
+        return nothing_usable(args.path, errors)  # each error is "<file>: <problem>"
     for path in written:
         print(f"wrote {path}")
     for error in errors:
         print(f"skipped {error}", file=sys.stderr)
-    if not written:
-        print("No image series could be converted.", file=sys.stderr)
-        return 1
     return 0
 
 

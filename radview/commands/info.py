@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from radview.commands.terminal import end_progress, print_progress
+from radview.commands.terminal import end_progress, nothing_usable, print_progress
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -18,6 +18,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(index_as_dict(index), indent=2))
     else:
         print(describe_index(index))
+    if not index.all_series():
+        return nothing_usable(args.path, [f"{s.path}: {s.reason}" for s in index.skipped])
     return 0
 
 

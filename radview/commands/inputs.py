@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from radview.commands.terminal import end_progress, model_folders, print_progress
+from radview.commands.terminal import end_progress, model_folders, nothing_usable, print_progress
 
 
 def cmd_inputs(args: argparse.Namespace) -> int:
@@ -14,11 +15,25 @@ def cmd_inputs(args: argparse.Namespace) -> int:
 
     verdicts = input_report(Path(args.path), model_folders(), progress=print_progress)
     end_progress()
+    if not verdicts:
+        return _nothing_checked(args.path)
     if args.json:
         Path(args.json).write_text(json.dumps([v.to_dict() for v in verdicts], indent=2) + "\n", encoding="utf-8")
     for v in verdicts:
         print(f"{v.series}  {v.model}\n    rules: {v.rules}\n    check: {v.check}")
     return 0
+
+
+def _nothing_checked(path: str) -> int:
+    """Why no verdict came back: no image series (exit 2, each skipped file named) or no models (exit 1)."""
+    from radview.dicom.scan import scan_path
+
+    index = scan_path(path)  # headers only, and only when nothing was checked
+    if not index.all_series():
+        return nothing_usable(path, [f"{s.path}: {s.reason}" for s in index.skipped])
+    print("radview: no usable models found (radview models lists the packages and why any was refused)",
+          file=sys.stderr)
+    return 1
 
 
 def register(sub) -> None:

@@ -37,6 +37,13 @@ class TerminalProgressBar:
             print(file=sys.stderr)
 
 
+def nothing_usable(path: str | Path, problems: list[str]) -> int:
+    """No image could be used: one line `radview: <file>: <problem>` per problem on stderr; exit 2."""
+    for problem in problems or [f"{path}: no DICOM images found"]:
+        print(f"radview: {problem}", file=sys.stderr)
+    return 2
+
+
 def user_settings():
     """The settings file, its problems printed to stderr (never fatal)."""
     from radview.core.settings import load_settings

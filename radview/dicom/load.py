@@ -30,6 +30,10 @@ from radview.dicom.stacks import Stack
 
 READ_THREADS = 2
 SLICES_PER_TASK = 16
+# One volume in memory: four times the largest file (radview.dicom.header.MAX_PIXEL_BYTES). A whole-body
+# CT of 3000 x 512x512 slices (1.5 GiB) or a 100-slice 4096x4096 tomosynthesis (3.1 GiB) is well inside;
+# a stack of many files, each within the file limit, can still ask for more than any workstation has.
+MAX_VOLUME_BYTES = 16 * 1024**3
 
 
 class LoadError(Exception):
@@ -112,6 +116,10 @@ def iter_load(stack: Stack, cancel: CancelToken | None = None) -> Iterator[Volum
     dtype = volume_dtype(images)
     color = first.samples_per_pixel == 3 or first.photometric_interpretation == "PALETTE COLOR"
     shape = (len(images), first.rows, first.columns) + ((3,) if color else ())
+    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if needed > MAX_VOLUME_BYTES:
+        raise LoadError(f"{first.path}: {len(images)} images of {first.rows}x{first.columns} need "
+                        f"{needed / 1024**3:.1f} GiB, over the {MAX_VOLUME_BYTES // 1024**3} GiB limit for one volume")
     try:
         voxels = np.empty(shape, dtype)
     except MemoryError as exc:

@@ -8,18 +8,31 @@ JPEG 2000, RLE, deflate, big endian, palette colour) goes through pydicom's deco
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 import numpy as np
 import pydicom
 
 from radview.core.study_index import ImageHeader
-from radview.dicom.header import UNCOMPRESSED_LITTLE_ENDIAN, describe_exception
+from radview.dicom.header import UNCOMPRESSED_LITTLE_ENDIAN, describe_exception, limit_problem
 from radview.dicom.workers import shutdown_worker_pool, worker_pool
 
-# A header that claims more than this is corrupt or beyond a workstation: refuse it before
-# any allocation (a fuzzed Rows x Columns x Frames can ask for terabytes).
-MAX_IMAGE_BYTES = 8 * 1024**3
+# Codestreams that carry their own image size (ISO 10918-1 / 14495-1 SOF, ISO 15444-1 SIZ). Decoders
+# allocate by that size, not the header's, so it is checked against the header before decoding.
+SOF_CODESTREAM_SYNTAXES = {
+    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+}
+J2K_CODESTREAM_SYNTAXES = {str(uid) for uid in pydicom.uid.JPEG2000TransferSyntaxes}
+# SOF0-SOF15 less DHT (C4), JPG (C8) and DAC (CC), plus JPEG-LS SOF55 (F7).
+SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}
+# Markers without a length field: TEM and RST0-7 (ISO 10918-1 B.1.1.3).
+STANDALONE_MARKERS = {0x01, *range(0xD0, 0xD8)}
+JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  "
+
+T = TypeVar("T")
 
 
 class PixelError(Exception):
@@ -69,15 +82,13 @@ def volume_dtype(images: list[ImageHeader]) -> np.dtype:
 
 
 def check_declared_size(image: ImageHeader) -> None:
-    """Refuse images whose header claims an impossible size, before allocating anything."""
-    total = image.bytes_per_frame * image.number_of_frames
-    if total <= 0:
+    """Refuse images whose header claims an empty or impossible size (radview.dicom.header's
+    limits), before allocating anything."""
+    if image.bytes_per_frame * image.number_of_frames <= 0:
         raise PixelError(f"{image.path}: header declares an empty image ({image.rows}x{image.columns})")
-    if total > MAX_IMAGE_BYTES:
-        raise PixelError(
-            f"{image.path}: header declares {image.rows}x{image.columns}x{image.number_of_frames} "
-            f"pixels ({total / 1024**3:.1f} GiB): corrupt or too large"
-        )
+    problem = limit_problem(image)
+    if problem:
+        raise PixelError(f"{image.path}: {problem}")
 
 
 def can_read_directly(image: ImageHeader) -> bool:
@@ -184,19 +195,9 @@ def _decode_file(image: ImageHeader) -> np.ndarray:
 
 def decode_file(image: ImageHeader) -> np.ndarray:
     """All frames of the file holding `image`, decoded by pydicom: (frames, rows, cols[, 3])."""
-    try:
-        ds = pydicom.dcmread(image.path, force=True)
-        array = ds.pixel_array
-        if image.photometric_interpretation == "PALETTE COLOR":
-            array = pydicom.pixels.apply_color_lut(array, ds)
-    except MemoryError as exc:
-        raise PixelError(f"{image.path}: not enough memory to decode the image") from exc
-    except (Exception, BaseException) as exc:  # noqa: B036 — Rust decoders panic with a BaseException
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        syntax = pydicom.uid.UID(image.transfer_syntax_uid)
-        name = syntax.name if syntax.is_valid else image.transfer_syntax_uid or "unknown"
-        raise PixelError(f"{image.path}: cannot decode pixels ({name}): {describe_exception(exc)}") from exc
+    ds = _guarded(image, lambda: pydicom.dcmread(image.path, force=True))
+    _check_codestreams(ds, image)
+    array = _guarded(image, lambda: _pixel_array(ds, image))
     frames = image.number_of_frames
     color = array.ndim == (4 if frames > 1 else 3)
     if frames == 1:
@@ -205,6 +206,105 @@ def decode_file(image: ImageHeader) -> np.ndarray:
     if array.shape != expected:
         raise PixelError(f"{image.path}: decoded {array.shape}, header says {expected}")
     return array
+
+
+def _pixel_array(ds: pydicom.Dataset, image: ImageHeader) -> np.ndarray:
+    array = ds.pixel_array
+    if image.photometric_interpretation == "PALETTE COLOR":
+        array = pydicom.pixels.apply_color_lut(array, ds)
+    return array
+
+
+def _guarded(image: ImageHeader, step: Callable[[], T]) -> T:
+    """step(), any failure of pydicom or a decoder turned into a PixelError naming the file."""
+    try:
+        return step()
+    except MemoryError as exc:
+        raise PixelError(f"{image.path}: not enough memory to decode the image") from exc
+    except (Exception, BaseException) as exc:  # noqa: B036 — Rust decoders panic with a BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        syntax = pydicom.uid.UID(image.transfer_syntax_uid)
+        name = syntax.name if syntax.is_valid else image.transfer_syntax_uid or "unknown"
+        raise PixelError(f"{image.path}: cannot decode pixels ({name}): {describe_exception(exc)}") from exc
+
+
+def _check_codestreams(ds: pydicom.Dataset, image: ImageHeader) -> None:
+    """Refuse a file whose frames' codestreams declare a larger image than its header, before the
+    decoder allocates by the codestream's size (a 64x64 file can carry a 30000x30000 SIZ)."""
+    syntax = image.transfer_syntax_uid
+    if syntax not in SOF_CODESTREAM_SYNTAXES and syntax not in J2K_CODESTREAM_SYNTAXES:
+        return
+    frames = _guarded(image, lambda: pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=image.number_of_frames))
+    for index in range(image.number_of_frames):
+        codestream = _guarded(image, lambda: next(frames, None))
+        if codestream is None:
+            return  # fewer frames than declared: the decoder reports it
+        size = _sof_size(codestream) if syntax in SOF_CODESTREAM_SYNTAXES else _siz_size(codestream)
+        if size is None:
+            continue  # no size found: the decoder finds none either and fails without allocating
+        rows, columns, samples = size
+        if rows > image.rows or columns > image.columns or samples > image.samples_per_pixel:
+            raise PixelError(f"{image.path}: frame {index + 1}'s codestream declares {rows}x{columns}x{samples} "
+                             f"samples, the header {image.rows}x{image.columns}x{image.samples_per_pixel} "
+                             "(corrupt or a decompression bomb)")
+
+
+def _sof_size(codestream: bytes) -> tuple[int, int, int] | None:
+    """(rows, columns, components) of a JPEG or JPEG-LS codestream's SOF segment, walking the
+    segments as libjpeg does (fill bytes skipped, stray bytes before a marker skipped)."""
+    if codestream[:2] != b"\xff\xd8":
+        return None
+    offset, end = 2, len(codestream)
+    while offset + 4 <= end:
+        if codestream[offset] != 0xFF:
+            offset += 1
+            continue
+        marker = codestream[offset + 1]
+        if marker == 0xFF:
+            offset += 1
+            continue
+        if marker in STANDALONE_MARKERS:
+            offset += 2
+            continue
+        if marker in SOF_MARKERS:
+            if offset + 10 > end:
+                return None
+            rows = int.from_bytes(codestream[offset + 5 : offset + 7], "big")
+            columns = int.from_bytes(codestream[offset + 7 : offset + 9], "big")
+            return rows, columns, codestream[offset + 9]
+        if marker in (0xDA, 0xD9):  # scan or end of image before any frame header: nothing to decode
+            return None
+        offset += 2 + int.from_bytes(codestream[offset + 2 : offset + 4], "big")
+    return None
+
+
+def _siz_size(codestream: bytes) -> tuple[int, int, int] | None:
+    """(rows, columns, components) of a JPEG 2000 codestream's SIZ segment (ISO 15444-1 A.5.1),
+    which follows SOC at once; also inside a JP2 file's codestream box."""
+    start = _jp2c_offset(codestream) if codestream.startswith(JP2_SIGNATURE) else 0
+    if start is None or codestream[start : start + 4] != b"\xff\x4f\xff\x51" or start + 42 > len(codestream):
+        return None
+    field = start + 2  # the SIZ marker
+    x, y, x0, y0 = (int.from_bytes(codestream[field + 6 + 4 * k : field + 10 + 4 * k], "big") for k in range(4))
+    components = int.from_bytes(codestream[field + 38 : field + 40], "big")
+    return max(0, y - y0), max(0, x - x0), components
+
+
+def _jp2c_offset(data: bytes) -> int | None:
+    """Where the codestream starts in a JP2 file: the contents of its 'jp2c' box (ISO 15444-1 I.4)."""
+    offset = 0
+    while offset + 8 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        header = 8
+        if length == 1:  # the length follows as 8 bytes
+            length, header = int.from_bytes(data[offset + 8 : offset + 16], "big"), 16
+        if data[offset + 4 : offset + 8] == b"jp2c":
+            return offset + header
+        if length < header:  # 0: the last box, up to the end; anything shorter is corrupt
+            return None
+        offset += length
+    return None
 
 
 def read_frame_decoded(image: ImageHeader, out: np.ndarray, files: DecodedFiles) -> None:

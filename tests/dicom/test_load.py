@@ -169,10 +169,20 @@ def test_enhanced_multiframe_ct_frames_are_placed_by_their_functional_groups():
     assert v.value_unit == "HU" and v.voxels.min() >= -1024
 
 
-def test_a_truncated_pixel_file_is_a_clear_load_error(demo_study, tmp_path):
+def test_a_truncated_pixel_file_is_skipped_by_the_scan_with_the_reason(demo_study, tmp_path):
     path = tmp_path / "cut"
     data = (demo_study / "dicom" / "brain-mr" / "IM0001").read_bytes()
     path.write_bytes(data[: len(data) - 5000])
+    index = scan_path(path, parallel=False)
+    assert not index.all_series() and index.skipped[0].path == str(path)
+    assert "of pixel data but the file holds" in index.skipped[0].reason
+
+
+def test_a_file_truncated_after_the_scan_is_a_clear_load_error(demo_study, tmp_path):
+    path = tmp_path / "cut"
+    data = (demo_study / "dicom" / "brain-mr" / "IM0001").read_bytes()
+    path.write_bytes(data)
     stack = _only_stack(path)
-    with pytest.raises(LoadError, match="cut"):
+    path.write_bytes(data[: len(data) - 5000])
+    with pytest.raises(LoadError, match="cut: pixel data truncated"):
         load_stack(stack)

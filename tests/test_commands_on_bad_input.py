@@ -119,3 +119,17 @@ def test_analyze_runs_no_model_on_a_series_of_one_pixel_images_and_is_quick(tmp_
     runs = json.loads((tmp_path / "out-analyze-one-pixel" / "findings.json").read_text())["model_runs"]
     assert runs and all(r["outcome"] == "not_applicable" and "matrix 1 pixels" in r["reason"] for r in runs), runs
     assert seconds < 20, f"analyze took {seconds:.1f} s on 60 images of 1x1"
+
+
+def test_analyze_goes_on_past_a_series_that_fails_to_load(demo_study, tmp_path):
+    """One study's series cannot be decoded; the other study is analysed and the bad one is named."""
+    import shutil
+
+    folder = tmp_path / "two-studies"
+    shutil.copytree(demo_study / "dicom" / "chest-xray", folder / "xray")
+    bad = with_codestream_size("MR_small_jp2klossless.dcm", 30000, 30000, folder / "j2k-bomb.dcm")
+    done = run("analyze", folder, tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "not analysed: " in done.stdout and "codestream declares 30000x30000" in done.stdout
+    assert done.stdout.count("finding(s)") == 2, "both studies are listed, the radiograph analysed"
+    assert bad.exists()

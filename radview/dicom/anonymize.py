@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
 from radview import __version__
 from radview.core.progress import CancelToken, ProgressCallback, report
+from radview.dicom.header import unsafe_to_read
 
 TABLE_EDITION = "dicomfields_2026c"
 SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
@@ -77,7 +79,9 @@ class AnonymizeResult:
 
 
 def _action_table() -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]]:
-    from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_selector
+    from dicomanonymizer.dicomfields_selector import (
+        dicom_anonymization_database_selector,
+    )
 
     tables = dicom_anonymization_database_selector(TABLE_EDITION)
     actions, masked = {}, []
@@ -323,6 +327,10 @@ def anonymize_folder(source: Path, out: Path, key: str | None = None, progress: 
             cancel.raise_if_cancelled()
         report(progress, n, len(files), f"de-identifying {path.name}")
         try:
+            unsafe = unsafe_to_read(os.fspath(path))  # before pydicom inflates or holds a bomb
+            if unsafe:
+                result.left_out.append((path, f"not de-identified: {unsafe}"))
+                continue
             ds = pydicom.dcmread(path)
             reason = identity_in_pixels(ds)
             if reason:

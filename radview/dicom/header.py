@@ -478,6 +478,22 @@ def _count_inflated(f: BinaryIO) -> None:
             chunk = inflater.unconsumed_tail
 
 
+def unsafe_to_read(path: str) -> str | None:
+    """Why a file must not be read in full (a deflate bomb, pixels beyond the limits or beyond what
+    a compressed file can hold, fewer pixel bytes than declared), else None. For readers of any
+    object (de-identification), not only images; an unreadable file is the reader's to report."""
+    try:
+        ds = _dataset_of(path)
+    except HeaderError as error:
+        return str(error) if "not readable as DICOM" not in str(error) else None
+    if 0x7FE00010 not in ds:
+        return None
+    meta = getattr(ds, "file_meta", None)
+    syntax = str(getattr(meta, "TransferSyntaxUID", "") or "") if meta is not None else ""
+    base = _base_image(ds, os.fspath(path), syntax or ("1.2.840.10008.1.2" if ds.is_implicit_VR else "1.2.840.10008.1.2.1"))
+    return limit_problem(base) or _held_pixel_problem(ds, base) or expansion_problem(base, os.path.getsize(path))
+
+
 def read_file_header(path: str) -> FileHeader:
     """Parse one file's header; raise HeaderError with a readable reason if it is no usable image.
 

@@ -75,7 +75,9 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
         with session:
             notes = [f"model refused: {r.reason}" for r in refused]
             notes += [session.restore_problem] if session.restore_problem else []
-            _run_models(session, cards, device, notes, progress, (n, len(studies)), cancel)
+            failed = _run_models(session, cards, device, notes, progress, (n, len(studies)), cancel)
+            if failed and not session.context.volumes and len(studies) == 1:
+                raise failed[0]  # nothing of the study could be read: the loader's message is the answer
             if session.report.signed:
                 notes.append(f"the report (version {session.report.version}) is signed; its PDF is written as signed, unchanged")
             else:
@@ -95,18 +97,30 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
                     output.dicom_files, output.notes = results.files, notes + results.notes
         outputs.append(output)
         report(progress, n + 1, len(studies), f"study {n + 1} of {len(studies)} written")
+    if index.skipped and outputs:
+        outputs[0].notes.append(f"{len(index.skipped)} file(s) under {path} were skipped: "
+                                + "; ".join(f"{s.path}: {s.reason}" for s in index.skipped[:20])
+                                + (" and more (radview info lists them all)" if len(index.skipped) > 20 else ""))
     return outputs
 
 
 def _run_models(session: StudySession, cards: list, device: str, notes: list[str], progress: ProgressCallback | None,
-                study_of: tuple[int, int], cancel: CancelToken | None) -> None:
+                study_of: tuple[int, int], cancel: CancelToken | None) -> list[Exception]:
     """Every series of the study at its reading stack (a 2D series: its first image), with the
-    models made for it."""
+    models made for it. A series that cannot be loaded is named in the notes; the others go on."""
+    from radview.dicom.load import LoadError
+
+    failed: list[Exception] = []
     for series in session.study.series:
         stack = reading_stack(series_stacks(series))
         if stack is None:
             continue
-        volume = load_stack(stack, cancel=cancel)
+        try:
+            volume = load_stack(stack, cancel=cancel)
+        except LoadError as error:
+            notes.append(f"series {series.series_number} ({series.description or series.modality}) not analysed: {error}")
+            failed.append(error)
+            continue
         session.add_series(series, volume)
         for request in session.plan_models(cards, volume, device):
             report(progress, *study_of, f"{request.model_id} on series {series.series_number}")
@@ -115,6 +129,7 @@ def _run_models(session: StudySession, cards: list, device: str, notes: list[str
                 notes += output.result.notes
                 if output.run.withheld:
                     notes.append(output.run.statement())
+    return failed
 
 
 def _write_findings_json(path: Path, study: Study, review: Review, accept_all: bool) -> None:

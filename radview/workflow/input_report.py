@@ -34,7 +34,7 @@ def input_report(path: Path, model_folders: list[str] | None = None, device: str
                  progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> list[InputVerdict]:
     """The verdicts for the largest stack of every series under `path`."""
     from radview.ai.engine import check_input
-    from radview.dicom.load import load_stack
+    from radview.dicom.load import LoadError, load_stack
     from radview.dicom.scan import scan_path
     from radview.dicom.stacks import split_series
 
@@ -45,7 +45,15 @@ def input_report(path: Path, model_folders: list[str] | None = None, device: str
         stacks = split_series(one)
         if not stacks:
             continue
-        volume = load_stack(max(stacks, key=lambda s: len(s.images)), cancel=cancel)
+        try:
+            volume = load_stack(max(stacks, key=lambda s: len(s.images)), cancel=cancel)
+        except LoadError as error:  # one bad series: said, and the others are still checked
+            if len(series) == 1:
+                raise  # the only series: the loader's message is the answer
+            label = f"series {one.series_number} ({one.description or one.modality}) [{one.modality}]"
+            verdicts += [InputVerdict(label, f"{card.id} {card.version}", "not checked", False,
+                                      f"the series cannot be loaded: {error}") for card in cards]
+            continue
         for card in cards:
             mismatches = input_mismatches(card, volume)
             check = check_input(card, volume, device)

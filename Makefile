@@ -30,7 +30,7 @@ run: setup $(DEMO_DIR)/ground-truth/ground-truth.json
 	fi
 
 test: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 bench: setup
 	$(PY) -m radview bench load --json bench-load.json

@@ -154,7 +154,8 @@ class SessionView(QObject):
         self._do(lambda s: s.sign(reader))
 
     def amend(self) -> None:
-        self._do(lambda s: s.amend())
+        if self.report is not None and self.report.signed:  # only a signed report has something to amend
+            self._do(lambda s: s.amend())
 
     def export_pdf(self, path: Path) -> int:
         """Write the PDF (key images with the reader's rulers drawn in); returns its pages."""

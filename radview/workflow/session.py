@@ -19,7 +19,6 @@ reader sees, `saved` with the draft's path, `model_output` with a new result and
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +31,7 @@ from radview.ai.card import ModelCard
 from radview.core.findings import CLINICAL_FINDING, Finding
 from radview.core.progress import CancelToken, ProgressCallback
 from radview.core.report import Report, ReportLocked
+from radview.core.safe_files import read_private, write_private_atomic
 from radview.core.review import MANUAL_MODEL_ID, Review, ReviewStatus
 from radview.core.study_index import Series, Study, StudyIndex
 from radview.core.study_lock import StudyInUse, StudyLock
@@ -78,7 +78,11 @@ class StudySession:
         self.outputs: dict[str, ModelOutput] = {}  # request key -> the result on show
         self._requests: dict[str, ModelRequest] = {}  # request key -> the latest request
         self.closed = False
-        self._restore()
+        try:
+            self._restore()
+        except BaseException:
+            self.lock.release()  # a session that failed to open must not keep the study locked
+            raise
 
     @classmethod
     def of_series(cls, index: StudyIndex, series: Series, data_root: Path, reader: str, **options) -> StudySession:
@@ -117,7 +121,7 @@ class StudySession:
         for path in (self.workspace.review_path, self.workspace.report_path):
             if path.is_file():
                 copy = path.with_name(f"{path.name}.damaged-{stamp}")
-                shutil.copyfile(path, copy)
+                write_private_atomic(copy, read_private(path))
                 kept.append(copy.name)
         return ", ".join(kept)
 
@@ -255,6 +259,8 @@ class StudySession:
         self.check_writable()
         reader = self.reader if reader is None else reader
         self.report.sign(reader, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if not self.reader.strip():  # the reader named themselves to sign: their later actions carry the name
+            self.reader = self.review.reader = reader
         self.workspace.write_json(self.workspace.signed_version_path(self.report.version), self.report.to_dict())
         self.record_action("sign", f"report version {self.report.version}", reader)
         self.save_report()
@@ -300,6 +306,7 @@ class StudySession:
             raise RuntimeError(f"the session of study {self.study_instance_uid} is closed")
 
     def check_writable(self) -> None:
+        """StudyInUse when another program holds the study (a read-only session); closed: RuntimeError."""
         self._check_open()
         if not self.writable:
             raise StudyInUse(self.read_only_reason)

@@ -9,9 +9,9 @@ is the size a reader quotes. Volume in mm3, mean HU, solid or part-solid (share 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from radview.ai.card import ModelCard
+from radview.ai.nodule_split import nodule_pieces
 from radview.ai.postprocess import longest_diameter_mm, model_finding
 from radview.core.findings import Finding
 from radview.core.volume import Volume
@@ -70,14 +70,15 @@ def _lung_sides(labels: np.ndarray, volume: Volume) -> tuple[float, dict[str, tu
 
 
 def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> tuple[list[Finding], np.ndarray]:
-    """One finding per nodule component at least the card's min_volume_mm3; the label map has
-    nodule i as label i (lungs are not part of it)."""
-    components, count = ndimage.label(labels == 2)
+    """One finding per nodule piece (a component, cut from the vessels it touches when the card
+    sets vessel_opening_mm) of at least the card's min_volume_mm3; the label map has nodule i as
+    label i (lungs are not part of it)."""
     voxel_mm3 = float(np.prod(volume.spacing_mm))
     midline_x, lung_z = _lung_sides(labels, volume)
     candidates = []
-    for n, box in enumerate(ndimage.find_objects(components), start=1):
-        component = components[box] == n
+    # pieces, not components: a nodule touching a vessel is cut from it first (radview.ai.nodule_split)
+    pieces = nodule_pieces(labels == 2, volume.spacing_mm, card.thresholds.get("vessel_opening_mm", 0.0))
+    for n, (box, component) in enumerate(pieces, start=1):
         volume_mm3 = float(component.sum()) * voxel_mm3
         if volume_mm3 < card.thresholds.get("min_volume_mm3", 0.0):
             continue

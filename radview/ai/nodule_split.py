@@ -14,13 +14,15 @@ component is cut before any test:
    centres along a thick vessel join into one tube, a lobulated nodule stays one, and a nodule
    joined to a vessel by a narrower neck is cut from it. Each voxel goes to the centre nearest in
    units of that centre's radius.
-3. A component with no part thicker than the ball (a small nodule, a thin vessel) stays whole, as
-   before; the caller's size and shape tests judge every piece.
+3. Only a component that fails the shape test as a whole is cut (radview.ai.nodules), and of its
+   pieces only blobs clearly thicker than every neck joining them to the rest are kept: a nodule
+   on a vessel, not a stretch of the vessel. The caller's size and shape tests judge each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -28,6 +30,9 @@ from scipy import ndimage
 MAX_CENTRES = 64  # per component: a cap on the centre search (a network's blob has a few)
 NECK_SHARE = 0.75  # a path thinner than this share of the larger blob's radius separates two blobs
 PATH_STEP_MM = 0.5
+# a nodule's radius over the widest neck to what it touches (a vessel stretch or a bifurcation: up
+# to ~1.5); chosen on the recipe's training and validation seeds, not the test seeds (model card)
+DISTINCT_RATIO = 2.2
 
 
 def _ball_footprint(radius_mm: float, spacing_mm: np.ndarray) -> np.ndarray:
@@ -56,8 +61,32 @@ def _centres(distance: np.ndarray, core: np.ndarray, spacing_mm: np.ndarray, ope
     return [p for p, _ in kept]
 
 
-def _blobs(centres: list[np.ndarray], radii: list[float], distance: np.ndarray, spacing: np.ndarray) -> list[int]:
-    """A blob number per centre: centres joined by a thick straight path share one (union-find)."""
+@dataclass
+class Piece:
+    """One part of a component: its mask, the radius of its blob (mm; 0 when it was not cut) and the
+    widest neck (mm) joining it to the rest: a nodule is much thicker than what it touches."""
+
+    mask: np.ndarray
+    radius_mm: float = 0.0
+    neck_mm: float = 0.0
+
+    def distinct(self, ratio: float = DISTINCT_RATIO) -> bool:
+        """A blob clearly thicker than its necks (a nodule on a vessel), not a stretch of vessel."""
+        return self.radius_mm >= ratio * self.neck_mm
+
+
+def _path_min(distance: np.ndarray, a: np.ndarray, b: np.ndarray, spacing: np.ndarray) -> float:
+    """The smallest distance-to-background along the straight path from voxel a to voxel b (mm)."""
+    length = float(np.linalg.norm((b - a) * spacing))
+    steps = np.linspace(0.0, 1.0, max(2, int(length / PATH_STEP_MM) + 1))[:, None]
+    path = np.clip(np.round(a + steps * (b - a)).astype(int), 0, np.array(distance.shape) - 1)
+    return float(distance[tuple(path.T)].min())
+
+
+def _blobs(centres: list[np.ndarray], radii: list[float], distance: np.ndarray,
+           spacing: np.ndarray) -> tuple[list[int], dict[tuple[int, int], float]]:
+    """A blob number per centre (centres joined by a thick straight path share one: union-find),
+    and the neck (the thinnest point of the path) between every pair of neighbouring centres."""
     parent = list(range(len(centres)))
 
     def root(i: int) -> int:
@@ -66,55 +95,65 @@ def _blobs(centres: list[np.ndarray], radii: list[float], distance: np.ndarray, 
             i = parent[i]
         return i
 
-    limit = np.array(distance.shape) - 1
+    necks = {}
     for i in range(len(centres)):
         for j in range(i + 1, len(centres)):
             length = float(np.linalg.norm((centres[j] - centres[i]) * spacing))
             if length > radii[i] + radii[j] + PATH_STEP_MM * 4:
                 continue  # balls apart: not one blob unless a third centre links them
-            steps = np.linspace(0.0, 1.0, max(2, int(length / PATH_STEP_MM) + 1))[:, None]
-            path = np.clip(np.round(centres[i] + steps * (centres[j] - centres[i])).astype(int), 0, limit)
-            if distance[tuple(path.T)].min() >= NECK_SHARE * max(radii[i], radii[j]):
+            necks[(i, j)] = _path_min(distance, centres[i], centres[j], spacing)
+            if necks[(i, j)] >= NECK_SHARE * max(radii[i], radii[j]):
                 parent[root(j)] = root(i)
-    return [root(i) for i in range(len(centres))]
+    return [root(i) for i in range(len(centres))], necks
 
 
-def split_component(component: np.ndarray, spacing_mm: tuple[float, float, float], opening_mm: float) -> list[np.ndarray]:
-    """Boolean masks (the component's shape) of the pieces of one connected component."""
+def split_component(component: np.ndarray, spacing_mm: tuple[float, float, float], opening_mm: float) -> list[Piece]:
+    """The pieces of one connected component (masks of the component's shape)."""
     spacing = np.asarray(spacing_mm, float)
     padded = np.pad(component, 1)
     distance = ndimage.distance_transform_edt(padded, sampling=spacing)
     core = distance > opening_mm
     if opening_mm <= 0 or not core.any():
-        return [component]
+        return [Piece(component)]
     opened = (ndimage.distance_transform_edt(~core, sampling=spacing) <= opening_mm) & padded
+    trimmed = bool((padded & ~opened).any())  # thin parts (vessels, spicules) were cut off here
     centres = _centres(distance, core, spacing, opening_mm)
     radii = [float(distance[tuple(np.round(c).astype(int))]) for c in centres]
-    blobs = _blobs(centres, radii, distance, spacing)
+    blobs, necks = _blobs(centres, radii, distance, spacing)
     inner = (slice(1, -1),) * component.ndim
-    if len(set(blobs)) <= 1:
-        return [opened[inner]]
     voxels = np.argwhere(opened)
     # nearest centre in units of its radius: a big nodule's ball claims its voxels before a vessel's
     scaled = np.stack([np.linalg.norm((voxels - c) * spacing, axis=1) / max(r, 1e-6) for c, r in zip(centres, radii)])
     owner = np.asarray(blobs)[np.argmin(scaled, axis=0)]
     pieces = []
     for blob in sorted(set(blobs)):
+        members = [i for i, b in enumerate(blobs) if b == blob]
+        outside = [neck for (i, j), neck in necks.items() if (blobs[i] == blob) != (blobs[j] == blob)]
+        neck = max([*outside, opening_mm if trimmed else 0.0])
         piece = np.zeros_like(opened)
         piece[tuple(voxels[owner == blob].T)] = True
-        pieces.append(piece[inner])
-    return [piece for piece in pieces if piece.any()]
+        if piece[inner].any():
+            pieces.append(Piece(piece[inner], max(radii[i] for i in members), neck))
+    return pieces
 
 
-def nodule_pieces(nodule_mask: np.ndarray, spacing_mm: tuple[float, float, float],
-                  opening_mm: float) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
-    """(bounding box, piece mask within it) for every candidate of a (slices, rows, cols) mask."""
-    components, _count = ndimage.label(nodule_mask)
-    for n, box in enumerate(ndimage.find_objects(components), start=1):
-        if box is None:
+def components(nodule_mask: np.ndarray) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
+    """(bounding box, component mask within it) for every connected component."""
+    labelled, _count = ndimage.label(nodule_mask)
+    for n, box in enumerate(ndimage.find_objects(labelled), start=1):
+        if box is not None:
+            yield box, labelled[box] == n
+
+
+def cut_pieces(box: tuple[slice, ...], component: np.ndarray, spacing_mm: tuple[float, float, float],
+               opening_mm: float, ratio: float = DISTINCT_RATIO) -> Iterator[tuple[tuple[slice, ...], Piece]]:
+    """The distinct blobs of a component that failed the shape test as a whole (a nodule joined to
+    vessels), each in its own tight box within the volume."""
+    for piece in split_component(component, spacing_mm, opening_mm):
+        if not piece.distinct(ratio) or piece.radius_mm <= 0:
             continue
-        for piece in split_component(components[box] == n, spacing_mm, opening_mm):
-            rows = [np.flatnonzero(piece.any(axis=tuple(a for a in range(piece.ndim) if a != axis)))
-                    for axis in range(piece.ndim)]
-            tight = tuple(slice(r[0], r[-1] + 1) for r in rows)
-            yield tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight)), piece[tight]
+        rows = [np.flatnonzero(piece.mask.any(axis=tuple(a for a in range(piece.mask.ndim) if a != axis)))
+                for axis in range(piece.mask.ndim)]
+        tight = tuple(slice(r[0], r[-1] + 1) for r in rows)
+        yield tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight)), \
+            Piece(piece.mask[tight], piece.radius_mm, piece.neck_mm)

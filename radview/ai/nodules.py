@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from radview.ai.card import ModelCard
-from radview.ai.nodule_split import nodule_pieces
+from radview.ai.nodule_split import DISTINCT_RATIO, components, cut_pieces
 from radview.ai.postprocess import longest_diameter_mm, model_finding
 from radview.core.findings import Finding
 from radview.core.volume import Volume
@@ -69,29 +69,37 @@ def _lung_sides(labels: np.ndarray, volume: Volume) -> tuple[float, dict[str, tu
     return midline_x, ranges
 
 
+def _passes(card: ModelCard, volume: Volume, confidence: np.ndarray, box: tuple[slice, ...], mask: np.ndarray) -> bool:
+    """The card's size, confidence and shape tests (a tubular part is a vessel, not a nodule)."""
+    if float(mask.sum()) * float(np.prod(volume.spacing_mm)) < card.thresholds.get("min_volume_mm3", 0.0):
+        return False
+    if float(confidence[box][mask].astype(np.float32).mean()) < card.thresholds.get("min_confidence", 0.0):
+        return False
+    return sphere_fill(mask, volume) >= card.thresholds.get("min_sphere_fill", 0.0)
+
+
 def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> tuple[list[Finding], np.ndarray]:
-    """One finding per nodule piece (a component, cut from the vessels it touches when the card
-    sets vessel_opening_mm) of at least the card's min_volume_mm3; the label map has nodule i as
-    label i (lungs are not part of it)."""
+    """One finding per nodule component that passes the card's tests, and, when the card sets
+    vessel_opening_mm, per distinct blob cut from a component that fails them as a whole (a
+    nodule joined to vessels: radview.ai.nodule_split); the label map has nodule i as label i."""
     voxel_mm3 = float(np.prod(volume.spacing_mm))
     midline_x, lung_z = _lung_sides(labels, volume)
+    opening_mm = card.thresholds.get("vessel_opening_mm", 0.0)
     candidates = []
-    # pieces, not components: a nodule touching a vessel is cut from it first (radview.ai.nodule_split)
-    pieces = nodule_pieces(labels == 2, volume.spacing_mm, card.thresholds.get("vessel_opening_mm", 0.0))
-    for n, (box, component) in enumerate(pieces, start=1):
-        volume_mm3 = float(component.sum()) * voxel_mm3
-        if volume_mm3 < card.thresholds.get("min_volume_mm3", 0.0):
-            continue
-        score = float(confidence[box][component].astype(np.float32).mean())
-        if score < card.thresholds.get("min_confidence", 0.0):
-            continue
-        if sphere_fill(component, volume) < card.thresholds.get("min_sphere_fill", 0.0):
-            continue  # tubular: a vessel, not a nodule
-        candidates.append((score, n, box, component, volume_mm3))
-    candidates.sort(key=lambda c: -c[0])
+    for box, component in components(labels == 2):
+        if _passes(card, volume, confidence, box, component):
+            candidates.append((box, component))
+        elif opening_mm > 0:  # a nodule joined to vessels fails as a whole: its own blob may pass
+            candidates += [(piece_box, piece.mask) for piece_box, piece in
+                           cut_pieces(box, component, volume.spacing_mm, opening_mm,
+                                      card.thresholds.get("blob_neck_ratio", DISTINCT_RATIO))
+                           if _passes(card, volume, confidence, piece_box, piece.mask)]
+    scored = [(float(confidence[box][mask].astype(np.float32).mean()), n, box, mask, float(mask.sum()) * voxel_mm3)
+              for n, (box, mask) in enumerate(candidates)]
+    scored.sort(key=lambda c: -c[0])
     out = np.zeros(labels.shape, np.uint8)
     findings = []
-    for score, n, box, component, volume_mm3 in candidates[:250]:
+    for score, n, box, component, volume_mm3 in scored[:250]:
         offset = np.array([s.start for s in box], float)
         centre_voxel = np.argwhere(component).mean(axis=0) + offset
         centre = volume.voxel_to_patient_mm(centre_voxel)

@@ -13,6 +13,7 @@ labels as one of:
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +40,7 @@ def phantom_case(model_id: str, seed: int) -> Case:
     if model_id == "ct-nodule":
         from radview.demo.chest_ct import make_chest_ct
 
-        ct = make_chest_ct(seed)
-        labels = (ct.lung_labels > 0).astype(np.uint8)  # 1 lung
-        labels[ct.nodule_labels > 0] = 2  # 2 nodule (inside or at the edge of the lung)
-        return Case(f"phantom-{seed}", ct.hu, labels, (ct.slice_spacing_mm, ct.pixel_spacing_mm, ct.pixel_spacing_mm),
-                    truth={**ct.ground_truth(), "origin_mm": list(ct.origin_mm)})
+        return _chest_ct_case(make_chest_ct(seed), f"phantom-{seed}")
     if model_id == "cxr-nodule":
         from scipy import ndimage
 
@@ -62,6 +59,65 @@ def phantom_case(model_id: str, seed: int) -> Case:
         return Case(f"phantom-{seed}", pixels[None], labels[None], (1.0, spacing, spacing),
                     inverted=xr.photometric == "MONOCHROME1", truth=truth)
     raise ValueError(f"no phantom generator for model '{model_id}'")
+
+
+def _chest_ct_case(ct, patient: str) -> Case:
+    """A chest CT phantom as a case: labels 1 lung, 2 nodule; truth as the phantom's ground truth."""
+    labels = (ct.lung_labels > 0).astype(np.uint8)  # 1 lung
+    labels[ct.nodule_labels > 0] = 2  # 2 nodule (inside or at the edge of the lung)
+    return Case(patient, ct.hu, labels, (ct.slice_spacing_mm, ct.pixel_spacing_mm, ct.pixel_spacing_mm),
+                truth={**ct.ground_truth(), "origin_mm": list(ct.origin_mm)})
+
+
+# Hard-case chest CT phantoms (radview.demo.nodule_cases): for evaluation only, never for
+# training, validation, the input check's limits or the card's test (hard_seeds checks the recipe).
+HARD_SEED_RANGE = (3000, 3020)
+HARD_MODELS = ("ct-nodule",)
+
+
+def hard_phantom_case(model_id: str, seed: int) -> Case:
+    """The hard-case phantom of `seed` (its strata in truth["nodules"]); ct-nodule only."""
+    if model_id not in HARD_MODELS:
+        raise ValueError(f"no hard-case phantoms for model '{model_id}' (there are for: {', '.join(HARD_MODELS)})")
+    from radview.demo.chest_ct import make_chest_ct
+    from radview.demo.nodule_cases import hard_case_plan
+
+    return _chest_ct_case(make_chest_ct(seed, plan=hard_case_plan(seed)), f"hard-{seed}")
+
+
+def hard_seeds(card: ModelCard, scans: int | None = None) -> list[int]:
+    """The first `scans` hard-case seeds (all by default), refused if the card's recipe uses any."""
+    if scans is not None and scans < 1:
+        raise ValueError(f"the number of hard-case scans must be at least 1, not {scans}")
+    seeds = list(range(*HARD_SEED_RANGE))[:scans]
+    recipe = card.training.get("recipe", {})
+    used = {s for part in ("train", "validation", "test", "conformance") for s in recipe_seeds(recipe, part)}
+    if used & set(seeds):
+        raise ValueError(f"{card.id}: the recipe uses hard-case seeds {sorted(used & set(seeds))}; they are kept for "
+                         "evaluation only")
+    return seeds
+
+
+class LazyCases(Sequence):
+    """Phantom cases made one at a time when read, so an evaluation holds one scan in memory."""
+
+    def __init__(self, make: Callable[[int], Case], seeds: list[int]) -> None:
+        self.make, self.seeds = make, seeds
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return LazyCases(self.make, self.seeds[index])
+        return self.make(self.seeds[index])
+
+
+def hard_phantom_cases(card: ModelCard, scans: int | None = None) -> LazyCases:
+    """The card's hard-case phantoms (the first `scans` seeds), made as they are read."""
+    if card.id not in HARD_MODELS:
+        raise ValueError(f"no hard-case phantoms for model '{card.id}' (there are for: {', '.join(HARD_MODELS)})")
+    return LazyCases(lambda seed: hard_phantom_case(card.id, seed), hard_seeds(card, scans))
 
 
 def recipe_cases(card: ModelCard, part: str) -> list[Case]:

@@ -34,7 +34,7 @@ class _Measured:
 
 def _measure(network, card: ModelCard, layers: list[str], case: Case) -> _Measured:
     from radview.ai.engine import input_scale
-    from radview.ai.evaluate import case_volume
+    from radview.ai.datasets import case_volume
 
     volume = case_volume(case, card.modalities[0])
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))

@@ -35,3 +35,16 @@ def recipe_seeds(recipe: dict, part: str) -> list[int]:
     if f"{part}_seed_range" in recipe:
         seeds += list(range(*recipe[f"{part}_seed_range"]))
     return seeds
+
+
+def case_volume(case: Case, modality: str) -> Volume:
+    """The case's loaded series, or for a phantom an axial LPS-aligned Volume (spacing and origin from the case)."""
+    if case.volume is not None:
+        return case.volume
+    k, r, c = case.spacing_mm
+    truth = case.truth or {}
+    origin = np.array(truth.get("origin_mm", (0.0, 0.0, 0.0)), float)
+    return Volume(case.voxels, pixel_spacing_mm=(r, c), slice_spacing_mm=k, modality=modality, origin_mm=origin,
+                  series_instance_uid=case.patient, slices_loaded=case.voxels.shape[0],
+                  photometric_interpretation="MONOCHROME1" if case.inverted else "MONOCHROME2",
+                  slice_thickness_mm=truth.get("slice_thickness_mm"))

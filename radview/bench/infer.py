@@ -10,7 +10,7 @@ TARGET_OVERHEAD = 1.25
 
 def run_infer_bench(rounds: int = 3, device: str = "auto") -> dict:
     """Time every shipped model that has a demo phantom; seed 0 is held out from all training."""
-    from radview.ai.evaluate import case_volume
+    from radview.ai.datasets import case_volume
     from radview.workflow.training_data import phantom_case
     from radview.ai.registry import find_models
     from radview.ai.benchmark import time_model

@@ -30,7 +30,7 @@ from radview.dicom.stacks import Stack
 
 READ_THREADS = 2
 SLICES_PER_TASK = 16
-# One volume in memory: four times the largest file (radview.dicom.header.MAX_PIXEL_BYTES). A whole-body
+# One volume in memory: four times the largest file (radview.dicom.limits.MAX_PIXEL_BYTES). A whole-body
 # CT of 3000 x 512x512 slices (1.5 GiB) or a 100-slice 4096x4096 tomosynthesis (3.1 GiB) is well inside;
 # a stack of many files, each within the file limit, can still ask for more than any workstation has.
 MAX_VOLUME_BYTES = 16 * 1024**3

@@ -16,7 +16,8 @@ import numpy as np
 import pydicom
 
 from radview.core.study_index import ImageHeader
-from radview.dicom.header import UNCOMPRESSED_LITTLE_ENDIAN, describe_exception, limit_problem
+from radview.dicom.header import describe_exception
+from radview.dicom.limits import UNCOMPRESSED_LITTLE_ENDIAN, limit_problem
 from radview.dicom.workers import shutdown_worker_pool, worker_pool
 
 # Codestreams that carry their own image size (ISO 10918-1 / 14495-1 SOF, ISO 15444-1 SIZ). Decoders

@@ -13,7 +13,7 @@ import pytest
 from radview.ai.card import CardError
 from radview.ai.conformance import UNLIKE_TRAINING
 from radview.ai.engine import run_model
-from radview.ai.evaluate import case_volume
+from radview.ai.datasets import case_volume
 from radview.ai.registry import check_package, find_models
 from radview.core.volume import Volume
 from radview.dicom.load import load_stack

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from radview.ai.engine import run_model
-from radview.ai.evaluate import match_nodules
+from radview.ai.nodule_strata import match_nodules
 from radview.ai.registry import find_models
 from radview.dicom.load import load_stack
 from radview.dicom.scan import scan_path
@@ -51,7 +51,7 @@ def test_ct_model_finds_the_planted_nodules_on_the_demo_ct(cards, demo_study):
 
 def test_cxr_model_tells_radiographs_with_nodules_from_those_without(cards):
     """Seeds from 3000 on were never used for training, validation or the card's test."""
-    from radview.ai.evaluate import case_volume
+    from radview.ai.datasets import case_volume
     from radview.workflow.training_data import phantom_case
     from radview.ai.metrics import roc_auc
 

@@ -18,7 +18,7 @@ from radview.ai import metrics
 from radview.ai.card import load_card
 from radview.ai.conformance import ConformanceResult
 from radview.ai.datasets import Case
-from radview.ai.evaluate import RawRun, evaluate_nodule_strata
+from radview.ai.nodule_strata import RawRun, evaluate_nodule_strata
 from radview.ai.metrics import ScanDetections, stratum_froc, stratum_summary
 from radview.demo import nodule_cases
 from radview.demo.chest_ct import make_chest_ct
@@ -201,7 +201,7 @@ def test_evaluation_lists_misses_with_their_cause_and_leaves_out_scans_outside_t
                                       _nodule(3, (20, 300, 300), 6.0, "juxtapleural")]),
              _case("thick", 5.0, [_nodule(1, (20, 100, 100), 20.0, "isolated")])]
     ran = []
-    monkeypatch.setattr("radview.ai.evaluate.run_keeping_raw_output", lambda card, volume, **_: ran.append(volume) or _fake_run(cases[0]))
+    monkeypatch.setattr("radview.ai.nodule_strata.run_keeping_raw_output", lambda card, volume, **_: ran.append(volume) or _fake_run(cases[0]))
     summary = evaluate_nodule_strata(SHIPPED / "ct-nodule", cases, "test cases", rounds=50)
     assert len(ran) == 1, "the 5 mm scan is outside the card's rules: not run"
     assert summary["scans"] == 1 and summary["reference_nodules_4mm_or_more"] == 3

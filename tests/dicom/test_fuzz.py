@@ -169,7 +169,7 @@ def test_a_compressed_file_declaring_far_more_than_its_codec_can_make_of_it_is_s
 
 
 def test_a_deflated_file_is_not_inflated_past_the_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr("radview.dicom.header.MAX_INFLATED_BYTES", 1024**2)
+    monkeypatch.setattr("radview.dicom.limits.MAX_INFLATED_BYTES", 1024**2)
     path = save(ct_image(1024, 1024, syntax=pydicom.uid.DeflatedExplicitVRLittleEndian), tmp_path / "dfl.dcm")
     assert path.stat().st_size < 64 * 1024  # 2 MiB of zeros deflate to a few KB
     assert "inflate to more than 1.0 MiB" in _skipped_reason(path)

@@ -108,5 +108,5 @@ def analyzed_dicom(demo_study, tmp_path_factory):
 @pytest.fixture(scope="session", autouse=True)
 def _stop_workers():
     yield
-    shutdown_worker_pool()
+    shutdown_worker_pool(kill=True)
 

@@ -18,7 +18,7 @@ import pydicom
 from radview.core.study_index import ImageHeader
 from radview.dicom.header import describe_exception
 from radview.dicom.limits import UNCOMPRESSED_LITTLE_ENDIAN, limit_problem
-from radview.dicom.workers import shutdown_worker_pool, worker_pool
+from radview.dicom.workers import DECODE_TIMEOUT_S, shutdown_worker_pool, worker_pool
 
 # Codestreams that carry their own image size (ISO 10918-1 / 14495-1 SOF, ISO 15444-1 SIZ). Decoders
 # allocate by that size, not the header's, so it is checked against the header before decoding.
@@ -184,7 +184,11 @@ def _decode_file(image: ImageHeader) -> np.ndarray:
         return decode_file(image)
     # Compressed data goes through native decoders that may abort the process on corrupt input.
     try:
-        return worker_pool().submit(decode_file, image).result()
+        return worker_pool().submit(decode_file, image).result(timeout=DECODE_TIMEOUT_S)
+    except TimeoutError as exc:  # concurrent.futures.TimeoutError is this one since Python 3.11
+        shutdown_worker_pool(kill=True)
+        raise PixelError(f"{image.path}: the image decoder did not finish within {DECODE_TIMEOUT_S:.0f} s "
+                         "(corrupt compressed data?)") from exc
     except BrokenProcessPool as exc:
         shutdown_worker_pool()
         raise PixelError(f"{image.path}: the image decoder crashed on this file (corrupt compressed data?)") from exc

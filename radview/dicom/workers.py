@@ -26,10 +26,23 @@ def worker_pool() -> cf.ProcessPoolExecutor:
         return _pool
 
 
-def shutdown_worker_pool() -> None:
-    """Stop the worker processes; the next use starts new ones (also after a worker crashed)."""
+# A native decoder looping on crafted data must not hold the application (or its exit) forever.
+DECODE_TIMEOUT_S = 120.0
+
+
+def shutdown_worker_pool(kill: bool = False) -> None:
+    """Stop the worker processes; the next use starts new ones (also after a worker crashed).
+
+    kill: end workers that are still busy (a decoder stuck on a file) instead of letting them
+    finish; otherwise the interpreter's exit would wait for them.
+    """
     global _pool
     with _lock:
         if _pool is not None:
+            # the executor offers no public way to end busy workers before Python 3.14's terminate_workers()
+            processes = list(getattr(_pool, "_processes", {}).values()) if kill else []
             _pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.kill()
             _pool = None

@@ -97,7 +97,9 @@ class TaskRunner(QObject):
             self._running[key].cancel()
         generation = self._generation.get(key, 0) + 1
         self._generation[key] = generation
-        relay = _Relay(self)
+        # no Qt parent: the task's context keeps the relay alive for as long as the worker may
+        # emit, even when the window (and this runner) is destroyed first
+        relay = _Relay()
         task = Task(name, key, generation, TaskContext(relay), cancellable)
 
         def current() -> bool:

@@ -35,7 +35,8 @@ def window(qtbot, radview_home: Path):
     qtbot.waitUntil(w.isActiveWindow)  # shortcuts only reach an active window
     yield w
     w.runner.cancel_all()
-    QThreadPool.globalInstance().waitForDone(20_000)
+    # every worker must be gone before the window is: one still running would emit into it
+    assert QThreadPool.globalInstance().waitForDone(120_000), "a worker did not stop within 120 s of cancel"
 
 
 def open_via_menu(qtbot, window: MainWindow, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,7 +91,8 @@ def hard_seeds(card: ModelCard, scans: int | None = None) -> list[int]:
         raise ValueError(f"the number of hard-case scans must be at least 1, not {scans}")
     seeds = list(range(*HARD_SEED_RANGE))[:scans]
     recipe = card.training.get("recipe", {})
-    used = {s for part in ("train", "validation", "test", "conformance") for s in recipe_seeds(recipe, part)}
+    used = {s for part in ("train", "validation", "test", "conformance", "train_hard", "validation_hard")
+            for s in recipe_seeds(recipe, part)}
     if used & set(seeds):
         raise ValueError(f"{card.id}: the recipe uses hard-case seeds {sorted(used & set(seeds))}; they are kept for "
                          "evaluation only")
@@ -121,8 +122,12 @@ def hard_phantom_cases(card: ModelCard, scans: int | None = None) -> LazyCases:
 
 
 def recipe_cases(card: ModelCard, part: str) -> list[Case]:
-    """The phantom cases of one part ("train", "validation", "test") of the card's recipe."""
-    return [phantom_case(card.id, seed) for seed in recipe_seeds(card.training["recipe"], part)]
+    """The phantom cases of one part ("train", "validation", "test") of the card's recipe: the
+    standard phantoms of `<part>_seeds`, then the hard-case phantoms of `<part>_hard_seeds` (their
+    seeds are disjoint from the held-out hard-case seeds; hard_seeds refuses any overlap)."""
+    recipe = card.training["recipe"]
+    standard = [phantom_case(card.id, seed) for seed in recipe_seeds(recipe, part)]
+    return standard + [hard_phantom_case(card.id, seed) for seed in recipe_seeds(recipe, f"{part}_hard")]
 
 
 def recipe_split(card: ModelCard) -> dict[str, list[Case]]:

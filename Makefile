@@ -24,9 +24,9 @@ run: setup $(DEMO_DIR)/ground-truth/ground-truth.json
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 		$(PY) -m radview $(DEMO_DIR)/dicom; \
 	else \
-		echo "No display: running RadView under Xvfb; the window is saved to $(DEMO_DIR)/screenshot.png"; \
+		echo "No display: running RadView under Xvfb; the window with the AI findings is saved to $(DEMO_DIR)/screenshot.png"; \
 		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m radview $(DEMO_DIR)/dicom \
-			--screenshot $(DEMO_DIR)/screenshot.png --quit-after-shown; \
+			--screenshot $(DEMO_DIR)/screenshot.png --quit-after-shown --after-ai; \
 	fi
 
 test: setup

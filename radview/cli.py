@@ -33,6 +33,9 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="DICOM folder(s), file(s) or DICOMDIR to open")
     parser.add_argument("--screenshot", metavar="PNG", help="save the window once the first series shows")
     parser.add_argument("--quit-after-shown", action="store_true", help="exit once the first series shows")
+    parser.add_argument("--after-ai", action="store_true",
+                        help="with --screenshot or --quit-after-shown: wait until the models run on open show their "
+                             "findings (at most 10 min)")
     parser.add_argument("--self-test", action="store_true",
                         help="open the demo study in a real window, run the AI, export a PDF to a temporary folder; "
                              "exit 0 when all worked (the packaged build's smoke test)")
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_self_test(gui_args.self_test_keep)
         from radview.gui.app import run_app
 
-        return run_app(gui_args.paths, gui_args.screenshot, gui_args.quit_after_shown)
+        return run_app(gui_args.paths, gui_args.screenshot, gui_args.quit_after_shown, gui_args.after_ai)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "pacs":

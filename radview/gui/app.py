@@ -20,11 +20,17 @@ from radview.user_dirs import settings_path
 log = logging.getLogger("radview.gui")
 
 
-def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: bool = False) -> int:
+AI_WAIT_LIMIT_S = 600  # --after-ai gives the models run on open this long to show their findings
+
+
+def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: bool = False,
+            after_ai: bool = False) -> int:
     """Open the window (on `paths` if given) and run until it closes; returns the exit status.
 
     screenshot: once the first series is on screen, save the window there (PNG).
     quit_after_shown: exit once it is on screen (smoke tests and time-to-window measurements).
+    after_ai: for both, wait until the models run on open have shown their findings (the
+    reading loop's main job on screen), at most AI_WAIT_LIMIT_S.
     """
     started = time.perf_counter()
     from PySide6.QtCore import QTimer
@@ -40,9 +46,17 @@ def run_app(paths: list[str], screenshot: str | None = None, quit_after_shown: b
     for problem in problems:
         show_error(window, "Settings", problem, "The defaults are used; saving settings will repair the file.")
 
+    settled = _AiSettled(window) if after_ai and settings.run_models_on_open else None
+
     def first_series_shown(volume) -> None:
-        # let Qt paint the first slice before the screenshot
-        QTimer.singleShot(300, lambda: _after_shown(window, screenshot, quit_after_shown))
+        # let Qt paint the first slice (or the findings) before the screenshot
+        def proceed() -> None:
+            QTimer.singleShot(300, lambda: _after_shown(window, screenshot, quit_after_shown))
+
+        if settled is None:
+            proceed()
+        else:
+            settled.then(proceed)
 
     if screenshot or quit_after_shown:
         window.series_shown.connect(first_series_shown)
@@ -102,6 +116,37 @@ def _quit_cleanly_on_sigterm(app, window) -> None:
     keepalive = QTimer(app)
     keepalive.timeout.connect(lambda: None)
     keepalive.start(250)
+
+
+class _AiSettled:
+    """Calls back once the models run on open are done: the model search has run and no model
+    run is left (the warm-up does not count), or AI_WAIT_LIMIT_S have passed."""
+
+    def __init__(self, window) -> None:
+        from PySide6.QtCore import QTimer
+
+        self._window, self._searched, self._started = window, False, time.monotonic()
+        self._callback = None
+        window.runner.task_started.connect(self._task_started)
+        self._timer = QTimer(window)
+        self._timer.timeout.connect(self._check)
+
+    def _task_started(self, task) -> None:
+        if task.key == "ai:find":
+            self._searched = True
+
+    def then(self, callback) -> None:
+        self._callback = callback
+        self._timer.start(250)
+
+    def _check(self) -> None:
+        busy = any(t.key.startswith("ai:") and t.key != "ai:warmup" for t in self._window.runner.running())
+        waited = time.monotonic() - self._started
+        if (self._searched and not busy) or waited > AI_WAIT_LIMIT_S:
+            self._timer.stop()
+            if waited > AI_WAIT_LIMIT_S:
+                log.warning("the models were not done within %d s; going on without their findings", AI_WAIT_LIMIT_S)
+            self._callback()
 
 
 def _after_shown(window, screenshot: str | None, quit_after_shown: bool) -> None:

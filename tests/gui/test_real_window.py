@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -84,3 +85,20 @@ def test_sigterm_while_ct_nodule_runs_exits_0_without_a_traceback(demo_study: Pa
     assert "Traceback" not in output, output[-3000:]
     app_log = "".join(p.read_text() for p in (tmp_path / "home" / "logs").glob("*.log*"))
     assert "AI ct-nodule cancelled" in app_log, f"SIGTERM did not come while the model ran: {app_log[-2000:]}"
+
+
+def test_make_run_screenshot_waits_for_the_ai_findings(demo_study: Path, tmp_path: Path):
+    """`make run` with no display saves the window once the models' findings are on screen: by
+    the time the screenshot is saved, the model's findings are in the study's review (the
+    radiograph: its model runs in seconds; the CT's wait is the same code)."""
+    home, shot = tmp_path / "home", tmp_path / "shot.png"
+    env = {**os.environ, "RADVIEW_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "radview", str(demo_study / "dicom" / "chest-xray"), "--screenshot", str(shot),
+         "--quit-after-shown", "--after-ai"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert shot.stat().st_size > 0
+    reviews = list(home.rglob("review.json"))
+    assert reviews, f"no review written under {home}"
+    runs = json.loads(reviews[0].read_text()).get("model_runs", [])
+    assert [r["model_id"] for r in runs] == ["cxr-nodule"], f"the model had not run before the screenshot: {runs}"

@@ -10,6 +10,19 @@ from dataclasses import dataclass, field
 from radview.core.acquisition import Acquisition
 
 
+@dataclass(frozen=True)
+class MosaicTile:
+    """Where one slice of a Siemens mosaic lies in its stored frame (radview.dicom.mosaic): the
+    frame is stored_rows x stored_columns, tiled row by row with the slices."""
+
+    index: int  # 0-based slice number in the mosaic
+    count: int  # NumberOfImagesInMosaic
+    row: int  # the tile's top row in the stored frame
+    column: int  # the tile's left column
+    stored_rows: int
+    stored_columns: int
+
+
 @dataclass
 class ImageHeader:
     """What the loader needs to know about one 2D image (one file, or one frame of a file).
@@ -48,6 +61,15 @@ class ImageHeader:
     echo_number: int | None = None
     acquisition_number: int | None = None
     temporal_position: int | None = None
+    # TriggerTime (0018,1060); for enhanced frames the nominal cardiac trigger delay or the
+    # temporal position time offset: names a time point ("time point 3 (1200 ms)")
+    trigger_time_ms: float | None = None
+    # DiffusionGradientOrientation (0018,9089), or the Siemens CSA DiffusionGradientDirection;
+    # the b-value is acquisition.diffusion_b_value
+    diffusion_direction: tuple[float, float, float] | None = None
+    # enhanced multi-frame: the frame's DimensionIndexValues less its position in the stack, so
+    # frames of one volume share it when nothing else tells the volumes apart
+    dimension_key: tuple[int, ...] | None = None
     stack_id: str | None = None
     gantry_tilt_deg: float | None = None
     image_type: tuple[str, ...] = ()
@@ -56,11 +78,24 @@ class ImageHeader:
     # uncompressed: the loader then reads them straight into the volume (no decoder).
     pixel_offset: int | None = None
     pixel_length: int | None = None
+    # A slice cut out of a Siemens mosaic: rows and columns are then the slice's, and the stored
+    # frame is the mosaic's (stored_rows x stored_columns).
+    mosaic: MosaicTile | None = None
+
+    @property
+    def stored_rows(self) -> int:
+        """Rows of the frame as the file stores it (the whole mosaic for a mosaic slice)."""
+        return self.mosaic.stored_rows if self.mosaic is not None else self.rows
+
+    @property
+    def stored_columns(self) -> int:
+        """Columns of the frame as the file stores it."""
+        return self.mosaic.stored_columns if self.mosaic is not None else self.columns
 
     @property
     def bytes_per_frame(self) -> int:
-        """Bytes of one frame as stored uncompressed (1-bit frames are packed)."""
-        return (self.rows * self.columns * self.samples_per_pixel * self.bits_allocated + 7) // 8
+        """Bytes of one stored frame, uncompressed (1-bit frames are packed)."""
+        return (self.stored_rows * self.stored_columns * self.samples_per_pixel * self.bits_allocated + 7) // 8
 
 
 @dataclass

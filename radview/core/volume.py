@@ -23,6 +23,9 @@ class SliceRef:
     instance_number: int | None
     path: str
     frame_index: int = 0  # 0-based frame in a multi-frame file
+    # a slice of a Siemens mosaic: (row, column) of its tile's first pixel in the stored image,
+    # so references to the stored image (SR coordinates) can be made on it
+    tile_origin: tuple[int, int] | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ scan, radview.dicom.pixels before decoding, radview.dicom.anonymize before readi
 
 from __future__ import annotations
 
+import math
 import os
 import zlib
 from typing import BinaryIO
@@ -29,6 +30,10 @@ MAX_ROWS = 16384
 MAX_COLUMNS = 16384
 # Frames in one file: long XA/US cine and enhanced CT/MR files hold a few thousand.
 MAX_FRAMES = 10000
+# Slices in one Siemens mosaic (NumberOfImagesInMosaic): one volume of an fMRI, DTI or perfusion
+# run, at most a few hundred slices; each becomes a slice record at the scan, so a forged count must
+# not make millions of them.
+MAX_MOSAIC_IMAGES = 1024
 # PS3.3 C.7.6.3.1.1: 1 (grey, palette) or 3 (RGB, YBR); 4 (ARGB, CMYK) is retired.
 SAMPLES_PER_PIXEL = (1, 3)
 # PS3.5 8.1.1: Bits Allocated is 1 or a multiple of 8; pydicom decodes these.
@@ -65,13 +70,13 @@ def size_text(count: int) -> str:
 def decoded_pixel_bytes(image: ImageHeader) -> int:
     """Memory the decoded pixels of the whole file take (pydicom gives 1-bit pixels a byte each)."""
     bytes_per_sample = max(1, image.bits_allocated // 8)
-    return image.rows * image.columns * image.samples_per_pixel * image.number_of_frames * bytes_per_sample
+    return image.stored_rows * image.stored_columns * image.samples_per_pixel * image.number_of_frames * bytes_per_sample
 
 
 def stored_pixel_bytes(image: ImageHeader) -> int:
     """Bytes the file's uncompressed Pixel Data must hold: 1-bit pixels are packed across frames, and
     YBR_FULL_422 stores two samples per pixel, not three (PS3.3 C.7.6.3.1.2)."""
-    bits = image.rows * image.columns * image.samples_per_pixel * image.number_of_frames * image.bits_allocated
+    bits = image.stored_rows * image.stored_columns * image.samples_per_pixel * image.number_of_frames * image.bits_allocated
     total = (bits + 7) // 8
     return total // 3 * 2 if image.photometric_interpretation == "YBR_FULL_422" else total
 
@@ -79,8 +84,8 @@ def stored_pixel_bytes(image: ImageHeader) -> int:
 def limit_problem(image: ImageHeader) -> str | None:
     """Why the pixels the file declares are beyond any real study (the limits above), else None.
     From the header alone: call it before allocating, inflating or decoding anything."""
-    if image.rows > MAX_ROWS or image.columns > MAX_COLUMNS:
-        return f"declares {image.rows}x{image.columns} pixels, over the {MAX_ROWS}x{MAX_COLUMNS} limit"
+    if image.stored_rows > MAX_ROWS or image.stored_columns > MAX_COLUMNS:
+        return f"declares {image.stored_rows}x{image.stored_columns} pixels, over the {MAX_ROWS}x{MAX_COLUMNS} limit"
     if image.number_of_frames > MAX_FRAMES:
         return f"declares {image.number_of_frames} frames, over the limit of {MAX_FRAMES} frames in one file"
     if image.samples_per_pixel not in SAMPLES_PER_PIXEL:
@@ -89,8 +94,22 @@ def limit_problem(image: ImageHeader) -> str | None:
         return f"unsupported Bits Allocated {image.bits_allocated} (1, 8, 16, 32 or 64)"
     total = decoded_pixel_bytes(image)
     if total > MAX_PIXEL_BYTES:
-        return (f"declares {image.rows}x{image.columns}x{image.number_of_frames} frames of pixels ({size_text(total)}), "
-                f"over the {size_text(MAX_PIXEL_BYTES)} limit for one file")
+        return (f"declares {image.stored_rows}x{image.stored_columns}x{image.number_of_frames} frames of pixels "
+                f"({size_text(total)}), over the {size_text(MAX_PIXEL_BYTES)} limit for one file")
+    return None
+
+
+def mosaic_problem(image: ImageHeader, count: int) -> str | None:
+    """Why a frame of `image` cannot hold `count` mosaic slices (radview.dicom.mosaic), else None:
+    the tiles form a ceil(sqrt(count)) square grid that must divide Rows and Columns."""
+    if not 1 <= count <= MAX_MOSAIC_IMAGES:
+        return f"declares {count} images in its mosaic; 1 to {MAX_MOSAIC_IMAGES} are supported"
+    grid = math.isqrt(count - 1) + 1  # ceil(sqrt(count)) in integers
+    if image.stored_rows % grid or image.stored_columns % grid:
+        return (f"a mosaic of {count} images needs a {grid}x{grid} grid of tiles, which does not divide its "
+                f"{image.stored_rows}x{image.stored_columns} pixels")
+    if image.number_of_frames != 1 or image.samples_per_pixel != 1:
+        return "a mosaic must be one frame of grey pixels"
     return None
 
 

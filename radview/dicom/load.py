@@ -131,7 +131,9 @@ def iter_load(stack: Stack, cancel: CancelToken | None = None) -> Iterator[Volum
         photometric_interpretation="RGB" if color else first.photometric_interpretation,
         value_unit="HU" if (series.modality or first.modality) == "CT" else "",
         slices=[
-            SliceRef(i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.path, i.frame_index) for i in images
+            SliceRef(i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.path, i.frame_index,
+                     (i.mosaic.row, i.mosaic.column) if i.mosaic is not None else None)
+            for i in images
         ],
         series_instance_uid=series.series_instance_uid,
         study_instance_uid=series.study_instance_uid,

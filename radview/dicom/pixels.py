@@ -86,7 +86,7 @@ def check_declared_size(image: ImageHeader) -> None:
     """Refuse images whose header claims an empty or impossible size (radview.dicom.header's
     limits), before allocating anything."""
     if image.bytes_per_frame * image.number_of_frames <= 0:
-        raise PixelError(f"{image.path}: header declares an empty image ({image.rows}x{image.columns})")
+        raise PixelError(f"{image.path}: header declares an empty image ({image.stored_rows}x{image.stored_columns})")
     problem = limit_problem(image)
     if problem:
         raise PixelError(f"{image.path}: {problem}")
@@ -143,18 +143,27 @@ def apply_modality_lut(raw: np.ndarray, image: ImageHeader, out: np.ndarray) -> 
 
 
 def read_frame_directly(image: ImageHeader, out: np.ndarray) -> None:
-    """Read one uncompressed frame from its file into `out` (rows, cols), Modality LUT applied."""
+    """Read one uncompressed frame (or one mosaic slice) from its file into `out` (rows, cols),
+    Modality LUT applied."""
     dtype = raw_dtype(image)
-    if dtype.itemsize == out.dtype.itemsize and out.flags.c_contiguous:
-        raw = out.view(dtype)
+    tile = image.mosaic
+    if tile is not None:  # only the band of stored rows the tile lies in, then its columns
+        band = np.empty((image.rows, image.stored_columns), dtype)
+        raw = band[:, tile.column : tile.column + image.columns]
+        first_row = tile.row
+    elif dtype.itemsize == out.dtype.itemsize and out.flags.c_contiguous:
+        band = raw = out.view(dtype)
+        first_row = 0
     else:
-        raw = np.empty((image.rows, image.columns), dtype)
+        band = raw = np.empty((image.rows, image.columns), dtype)
+        first_row = 0
     offset = image.pixel_offset + image.frame_index * image.bytes_per_frame  # type: ignore[operator]
+    offset += first_row * image.stored_columns * dtype.itemsize
     with open(image.path, "rb") as f:
         f.seek(offset)
-        count = f.readinto(memoryview(raw).cast("B"))
-    if count != raw.nbytes:
-        raise PixelError(f"{image.path}: pixel data truncated ({count} of {raw.nbytes} bytes)")
+        count = f.readinto(memoryview(band).cast("B"))
+    if count != band.nbytes:
+        raise PixelError(f"{image.path}: pixel data truncated ({count} of {band.nbytes} bytes)")
     _fix_stored_bits(raw, image)
     apply_modality_lut(raw, image, out)
 
@@ -207,7 +216,7 @@ def decode_file(image: ImageHeader) -> np.ndarray:
     color = array.ndim == (4 if frames > 1 else 3)
     if frames == 1:
         array = array[np.newaxis]
-    expected = (frames, image.rows, image.columns) + ((3,) if color else ())
+    expected = (frames, image.stored_rows, image.stored_columns) + ((3,) if color else ())
     if array.shape != expected:
         raise PixelError(f"{image.path}: decoded {array.shape}, header says {expected}")
     return array
@@ -249,9 +258,9 @@ def _check_codestreams(ds: pydicom.Dataset, image: ImageHeader) -> None:
         if size is None:
             continue  # no size found: the decoder finds none either and fails without allocating
         rows, columns, samples = size
-        if rows > image.rows or columns > image.columns or samples > image.samples_per_pixel:
+        if rows > image.stored_rows or columns > image.stored_columns or samples > image.samples_per_pixel:
             raise PixelError(f"{image.path}: frame {index + 1}'s codestream declares {rows}x{columns}x{samples} "
-                             f"samples, the header {image.rows}x{image.columns}x{image.samples_per_pixel} "
+                             f"samples, the header {image.stored_rows}x{image.stored_columns}x{image.samples_per_pixel} "
                              "(corrupt or a decompression bomb)")
 
 
@@ -315,6 +324,9 @@ def _jp2c_offset(data: bytes) -> int | None:
 def read_frame_decoded(image: ImageHeader, out: np.ndarray, files: DecodedFiles) -> None:
     """Decode one frame through pydicom into `out`, Modality LUT applied to grayscale."""
     frame = files.frames_of(image)[image.frame_index]
+    if image.mosaic is not None:  # the slice's tile of the decoded mosaic
+        tile = image.mosaic
+        frame = frame[tile.row : tile.row + image.rows, tile.column : tile.column + image.columns]
     if frame.ndim == 3 or out.ndim == 3:
         if frame.shape != out.shape:
             raise PixelError(f"{image.path}: colour image where the stack expects {out.shape}")

@@ -187,12 +187,13 @@ def build_tree(headers: list[FileHeader]) -> list[Patient]:
 def _drop_duplicate_instances(index: StudyIndex) -> None:
     """The same SOP instance found twice (a copy in another folder) is listed once, the copy skipped."""
     for series in index.all_series():
-        seen: dict[tuple[str, int], str] = {}
+        seen: dict[tuple[str, int, int], str] = {}
         kept = []
         for image in series.images:
-            key = (image.sop_instance_uid, image.frame_index)
+            tile = image.mosaic.index if image.mosaic is not None else 0  # the slices of a mosaic share a frame
+            key = (image.sop_instance_uid, image.frame_index, tile)
             if key in seen and seen[key] != image.path:
-                if image.frame_index == 0:
+                if image.frame_index == 0 and tile == 0:
                     index.skipped.append(SkippedFile(image.path, f"duplicate of {seen[key]} (same SOP Instance UID)"))
                 continue
             seen[key] = image.path

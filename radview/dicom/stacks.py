@@ -1,7 +1,7 @@
 """Split one series into stacks that each make one volume (or one 2D image).
 
-A series may mix orientations (localisers), matrix sizes, echoes, time points or repeated
-acquisitions. Each stack holds images that share orientation and size and that have one image
+A series may mix orientations (localisers), matrix sizes, echoes, time points, diffusion b-values
+or repeated acquisitions (radview.dicom.volumes names them). Each stack holds images that share orientation and size and that have one image
 per position along the normal.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from radview.core.study_index import ImageHeader, Series
+from radview.dicom.volumes import VOLUME_SPLITTERS, has_duplicate_positions, position_key
 
 PROJECTION_MODALITIES = {"CR", "DX", "MG", "IO", "PX", "RG", "XA", "RF", "US", "ES", "XC", "OP", "SM"}
 
@@ -38,25 +39,6 @@ class Stack:
 
 def _orientation_key(image: ImageHeader) -> tuple[float, ...] | None:
     return None if image.orientation is None else tuple(round(v, 3) for v in image.orientation)
-
-
-def _position_key(image: ImageHeader) -> tuple[float, ...] | None:
-    return None if image.position_mm is None else tuple(round(v, 2) for v in image.position_mm)
-
-
-def _has_duplicate_positions(images: list[ImageHeader]) -> bool:
-    keys = [_position_key(i) for i in images]
-    return len(set(keys)) != len(keys)
-
-
-def _split_by(images: list[ImageHeader], attribute: str) -> list[list[ImageHeader]] | None:
-    """Split by an attribute if that leaves each part with one image per position."""
-    groups: dict[object, list[ImageHeader]] = defaultdict(list)
-    for image in images:
-        groups[getattr(image, attribute)].append(image)
-    if len(groups) < 2 or any(_has_duplicate_positions(g) for g in groups.values()):
-        return None
-    return [groups[k] for k in sorted(groups, key=lambda v: (v is None, str(v)))]
 
 
 def _finite_geometry(image: ImageHeader) -> bool:
@@ -108,13 +90,10 @@ def split_series(series: Series) -> list[Stack]:
         parts = [images]
         warnings: list[str] = []
         labels = [""]
-        if key[0] == "plane" and _has_duplicate_positions(images):
-            for attribute, name in (("acquisition_number", "acquisition"), ("temporal_position", "time point")):
-                split = _split_by(images, attribute)
-                if split:
-                    parts = split
-                    labels = [f"{name} {getattr(p[0], attribute)}" for p in split]
-                    break
+        if key[0] == "plane" and has_duplicate_positions(images):
+            split = split_volumes(images)
+            if split is not None:
+                parts, labels = split
             else:
                 parts, labels = _split_by_repeat(images)
                 warnings.append("Images repeat positions with nothing to tell them apart; split by order found")
@@ -129,13 +108,25 @@ def split_series(series: Series) -> list[Stack]:
     return stacks
 
 
+def split_volumes(images: list[ImageHeader]) -> tuple[list[list[ImageHeader]], list[str]] | None:
+    """Images of one plane that repeat positions, split into volumes by what tells them apart,
+    with a label for each: the diffusion b-value (and gradient direction), the time point, the
+    file of a Siemens mosaic, the acquisition number, or the enhanced file's dimension indices.
+    None when none of these makes whole volumes."""
+    for splitter in VOLUME_SPLITTERS:
+        split = splitter(images)
+        if split is not None:
+            return split
+    return None
+
+
 def _split_by_repeat(images: list[ImageHeader]) -> tuple[list[list[ImageHeader]], list[str]]:
     """The n-th image found at each position goes to volume n (e.g. repeated dynamic phases)."""
     by_position: dict[tuple | None, int] = defaultdict(int)
     parts: dict[int, list[ImageHeader]] = defaultdict(list)
     for image in sorted(images, key=lambda i: (i.instance_number or 0, i.path, i.frame_index)):
-        n = by_position[_position_key(image)]
-        by_position[_position_key(image)] += 1
+        n = by_position[position_key(image)]
+        by_position[position_key(image)] += 1
         parts[n].append(image)
     return [parts[n] for n in sorted(parts)], [f"repeat {n + 1}" for n in sorted(parts)]
 

@@ -54,6 +54,10 @@ def _description(number: int, item: SegmentMask, study_uid: str):
 
 def _frame_label_map(volume: Volume, sources: list[Dataset], labels: np.ndarray) -> np.ndarray:
     """Reorder (slices, rows, cols) into the order of the source frames highdicom expects."""
+    if any(ref.tile_origin is not None for ref in volume.slices):
+        # the slices share one stored frame, and a SEG frame covers a whole source frame
+        raise ResultWriteError(f"series {volume.series_instance_uid}: a SEG over the slices of a Siemens mosaic "
+                               "is not supported")
     if len(sources) == volume.shape[0]:
         return labels  # one single-frame file per slice, already in slice order
     if len(sources) == 1:

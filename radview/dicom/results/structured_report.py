@@ -49,6 +49,8 @@ def reported_finding(finding: Finding, volume: Volume, sources: list[Dataset],
         raise ResultWriteError(f"finding {finding.id}: image {ref.sop_instance_uid} is not among the series' files")
     frame = ref.frame_index + 1 if int(getattr(source, "NumberOfFrames", 1) or 1) > 1 else None
     radius_px = max(finding.size_mm / 2 / min(volume.pixel_spacing_mm), 2.0)
+    if ref.tile_origin is not None:  # a slice of a Siemens mosaic: the SR points into the stored mosaic
+        row, col = row + ref.tile_origin[0], col + ref.tile_origin[1]
     return ReportedFinding(finding, source, frame, (float(col), float(row)), float(radius_px), segment)
 
 

@@ -29,8 +29,10 @@ run: setup $(DEMO_DIR)/ground-truth/ground-truth.json
 			--screenshot $(DEMO_DIR)/screenshot.png --quit-after-shown --after-ai; \
 	fi
 
+# --max-worker-restart=0: xdist's loadfile scheduler hangs for good when it replaces a crashed
+# worker, so a crash (or a test stopped at its timeout) ends the run with its name instead
 test: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile --max-worker-restart=0
 
 bench: setup
 	$(PY) -m radview bench load --json bench-load.json

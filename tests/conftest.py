@@ -110,3 +110,19 @@ def _stop_workers():
     yield
     shutdown_worker_pool(kill=True)
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _fatal_error_log():
+    """A crash in native code (a segfault, an abort) writes every thread's stack to
+    test-artifacts/fatal-<worker>.log: a CI log keeps only its tail, which would lose the top of
+    the stack on stderr (.ci/run prints the start of these files when the tests fail)."""
+    import faulthandler
+
+    folder = Path(__file__).resolve().parents[1] / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(folder / f"fatal-{name}.log", "w") as log:
+        faulthandler.enable(file=log, all_threads=True)
+        yield
+        faulthandler.enable(file=sys.stderr, all_threads=True)
+

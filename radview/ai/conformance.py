@@ -102,7 +102,7 @@ def feature_layers(network, card: ModelCard) -> list[str]:
 
 
 def _tiles(batch, multiple: int, roi: tuple[int, int]) -> list:
-    """A (1, C, H, W) input as the network sees it: whole when it is at most twice the card's
+    """A (N, C, H, W) input as the network sees it: whole when it is at most twice the card's
     input size, else in input-size tiles covering it (as sliding-window inference runs it);
     each cropped to a multiple of the network's total stride."""
     h, w = batch.shape[2], batch.shape[3]
@@ -120,35 +120,62 @@ def _tiles(batch, multiple: int, roi: tuple[int, int]) -> list:
     return out
 
 
+class _FeaturesCaptured(Exception):
+    """Raised by the last feature hook to fire: the rest of the pass (the decoder, about half the
+    network's work) would only make a segmentation the input check does not read."""
+
+
 def layer_features(network, card: ModelCard, layers: list[str], inputs: SliceInputs, indices: np.ndarray,
-                   device: str = "cpu") -> list[np.ndarray]:
+                   device: str = "cpu", batch_size: int = 8) -> list[np.ndarray]:
     """One (positions, channels) float32 array per slice in `indices`: the outputs of `layers`,
-    each average-pooled to the deepest layer's grid, side by side (as PaDiM, Defard et al. 2020)."""
+    each average-pooled to the deepest layer's grid, side by side (as PaDiM, Defard et al. 2020).
+
+    Slices go `batch_size` at a time and each pass stops once every layer has fired: in eval
+    mode every slice's features are computed alone, so this gives the same numbers as one full
+    pass per slice (tested bit for bit on the CPU) at a fraction of the time."""
     import torch
 
     if len(inputs) != inputs.voxels.shape[0]:
         raise ValueError("the input check reads slices by their number: give it SliceInputs over every slice")
     modules = dict(network.named_modules())
     captured: dict[str, torch.Tensor] = {}
-    hooks = [modules[name].register_forward_hook(lambda _m, _i, output, name=name: captured.__setitem__(name, output.detach()))
-             for name in layers]
+
+    def keep(name: str, output) -> None:
+        captured[name] = output.detach()
+        if len(captured) == len(set(layers)):
+            raise _FeaturesCaptured
+
+    hooks = [modules[name].register_forward_hook(lambda _m, _i, output, name=name: keep(name, output)) for name in layers]
     stride = int(np.prod(card.architecture_args.get("strides", [1])))
     out = []
     try:
         with torch.inference_mode():
-            for k in indices:
-                tiles = []
-                for tile in _tiles(torch.from_numpy(inputs.batch(int(k), int(k) + 1)), stride, card.input_size):
+            for start in range(0, len(indices), batch_size):
+                chunk = [int(k) for k in indices[start : start + batch_size]]
+                batch = torch.from_numpy(np.concatenate([inputs.batch(k, k + 1) for k in chunk]))
+                tiles = []  # per tile: (slices, positions, channels)
+                for tile in _tiles(batch, stride, card.input_size):
                     captured.clear()
-                    network(tile.to(device))
-                    grid = captured[layers[-1]].shape[2:]
-                    pooled = [_pooled(captured[name].float(), grid) for name in layers]
-                    tiles.append(torch.cat(pooled, dim=1)[0].flatten(1).T)  # (positions, channels)
-                out.append(torch.cat(tiles).cpu().numpy())
+                    try:
+                        network(tile.to(device))
+                    except _FeaturesCaptured:
+                        pass
+                    tiles.append(pooled_features(captured, layers))
+                features = torch.cat(tiles, dim=1).cpu().numpy()
+                out.extend(np.ascontiguousarray(f) for f in features)
     finally:
         for h in hooks:
             h.remove()
     return out
+
+
+def pooled_features(captured: dict, layers: list[str]):
+    """(slices, positions, channels) tensor: each layer's output pooled to the last layer's grid, side by side."""
+    import torch
+
+    grid = captured[layers[-1]].shape[2:]
+    pooled = torch.cat([_pooled(captured[name].float(), grid) for name in layers], dim=1)
+    return pooled.flatten(2).transpose(1, 2)
 
 
 def _pooled(features, grid):
@@ -251,23 +278,33 @@ def load_statistics(card: ModelCard) -> Statistics:
     return Statistics(**{name: tensors[name] for name in Statistics.__dataclass_fields__})
 
 
-def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str = "cpu") -> ConformanceResult:
-    """Score an image (its SliceInputs) against the card's two limits; no card section: CardError."""
+def screen_input(card: ModelCard, inputs: SliceInputs) -> tuple[np.ndarray, Statistics, ConformanceResult | None]:
+    """The check's cheap part, run before any network pass: the sampled slices, the package's
+    statistics (CardError when the card has no check or its file is changed), and a refusal
+    when the image cannot be judged (values that are not finite, a blank image), else None."""
     section = card.conformance
     if not section:
         raise CardError(f"{card.path}: the card has no input-conformance check")
     stats = load_statistics(card)
     indices = sampled_slices(int(inputs.voxels.shape[0]), int(section.get("slices_sampled", SLICES_SAMPLED)))
-    threshold, profile_limit = float(section["threshold"]), float(section["profile_threshold"])
-    if not np.isfinite(inputs.voxels[indices]).all():  # NaN or infinite voxels: unlike any image, and not JSON
-        return ConformanceResult(False, None, threshold, len(indices),
-                                 f"{UNLIKE_TRAINING} (the image holds values that are not finite numbers)")
+    threshold = float(section["threshold"])
     sampled = inputs.voxels[indices]
-    if float(np.percentile(sampled, 99.5)) - float(np.percentile(sampled, 0.5)) <= 0:
+    if not np.isfinite(sampled).all():  # NaN or infinite voxels: unlike any image, and not JSON
+        return indices, stats, ConformanceResult(False, None, threshold, len(indices),
+                                                 f"{UNLIKE_TRAINING} (the image holds values that are not finite numbers)")
+    low, high = np.percentile(sampled, [0.5, 99.5])  # one partition for both
+    if float(high) - float(low) <= 0:
         # a blank image: every network input is one value, which no learned statistic can judge
-        return ConformanceResult(False, None, threshold, len(indices),
-                                 f"{UNLIKE_TRAINING} (the image is blank: one value throughout)")
-    features = layer_features(network, card, section["layers"], inputs, indices, device)
+        return indices, stats, ConformanceResult(False, None, threshold, len(indices),
+                                                 f"{UNLIKE_TRAINING} (the image is blank: one value throughout)")
+    return indices, stats, None
+
+
+def judge(card: ModelCard, inputs: SliceInputs, indices: np.ndarray, stats: Statistics,
+          features: list[np.ndarray]) -> ConformanceResult:
+    """Score the sampled slices' encoder features (and their intensity profiles) against the card's limits."""
+    section = card.conformance
+    threshold, profile_limit = float(section["threshold"]), float(section["profile_threshold"])
     score = image_score(features, stats.feature_mean, stats.feature_precision,
                         float(section.get("position_percentile", POSITION_PERCENTILE)))
     profile = profile_score(intensity_profiles(card, inputs, indices), stats.profile_mean, stats.profile_precision)
@@ -277,6 +314,14 @@ def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str
     return ConformanceResult(passed, score, threshold, len(indices),
                              f"input check passed: {measured}" if passed else f"{UNLIKE_TRAINING} ({measured})",
                              profile, profile_limit)
+
+
+def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str = "cpu") -> ConformanceResult:
+    """Score an image (its SliceInputs) against the card's two limits; no card section: CardError."""
+    indices, stats, refused = screen_input(card, inputs)
+    if refused is not None:
+        return refused
+    return judge(card, inputs, indices, stats, layer_features(network, card, card.conformance["layers"], inputs, indices, device))
 
 
 def threshold_for(scores: list[float], pass_share: float = 0.99) -> float:

@@ -14,8 +14,6 @@ from radview.ai.card import ModelCard
 from radview.core.findings import Code, Finding
 from radview.core.volume import Volume
 
-MAX_SURFACE_POINTS = 3000
-
 
 def model_finding(
     card: ModelCard,
@@ -51,17 +49,44 @@ def model_finding(
 
 
 def longest_diameter_mm(mask: np.ndarray, volume: Volume) -> float:
-    """Largest distance in mm between two voxel centres of a (slices, rows, cols) mask's surface."""
+    """Largest distance in mm between two voxel centres of a (slices, rows, cols) mask's surface.
+
+    The mask may be the component's bounding box cut from the volume (distances do not depend on
+    where it lies). The farthest pair of a point set lies on its convex hull, so only the hull's
+    vertices are compared: exact at any size, where all pairs of a large surface cost O(n^2)."""
+    mask = np.asarray(mask, dtype=bool)
+    box = ndimage.find_objects(mask.view(np.uint8))
+    if not box or box[0] is None:  # an empty mask
+        return float(min(volume.pixel_spacing_mm))
+    mask = mask[box[0]]  # erosion and search on the box only, not the whole volume
     surface = mask & ~ndimage.binary_erosion(mask)
-    points = np.argwhere(surface if surface.any() else mask).astype(float)
-    if len(points) > MAX_SURFACE_POINTS:  # a subsample keeps it O(n^2) small; error < a voxel
-        points = points[np.random.default_rng(0).choice(len(points), MAX_SURFACE_POINTS, replace=False)]
-    lps = volume.voxel_to_patient_mm(points)
-    if len(lps) < 2:
+    points = np.argwhere(surface if surface.any() else mask)
+    if len(points) < 2:
         return float(min(volume.pixel_spacing_mm))
     from scipy.spatial.distance import pdist
 
-    return float(pdist(lps).max())
+    # hull in voxel indices: an affine map (spacing, orientation) keeps a hull's vertices its vertices
+    return float(pdist(volume.voxel_to_patient_mm(points[hull_vertices(points)].astype(float))).max())
+
+
+def hull_vertices(points: np.ndarray) -> np.ndarray:
+    """Indices of the points that span the convex hull of (N, 3) points; a flat set (one slice,
+    a sheet) by its hull in its own plane, a collinear one by its two ends."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if len(points) <= 8:
+        return np.arange(len(points))
+    centred = points - points.mean(axis=0)
+    axes = np.linalg.svd(centred, full_matrices=False)[2]
+    rank = int(np.sum(np.abs(centred @ axes.T).max(axis=0) > 1e-9))  # extent along each principal axis
+    if rank >= 2:
+        spread = centred if rank == 3 else centred @ axes[:2].T  # a flat set has no 3D hull: use its plane
+        try:
+            return ConvexHull(spread).vertices
+        except QhullError:  # nearly degenerate: joggled by ~1e-11, far less than a voxel
+            return ConvexHull(spread, qhull_options="QJ").vertices
+    along = centred @ axes[0]
+    return np.array([int(np.argmin(along)), int(np.argmax(along))])
 
 
 def _head_midline_x_mm(volume: Volume) -> float:
@@ -84,19 +109,22 @@ def brain_tumour_findings(
     out = np.zeros(labels.shape, np.uint8)
     findings = []
     midline = _head_midline_x_mm(volume) if count else 0.0
-    sizes = ndimage.sum_labels(np.ones_like(components), components, np.arange(1, count + 1)) if count else []
+    # sizes by one bincount, as float64 so the largest-first order (ties included) is as before
+    sizes = np.bincount(components.ravel(), minlength=count + 1)[1:].astype(np.float64)
+    boxes = ndimage.find_objects(components)
     for n in np.argsort(sizes)[::-1]:
         volume_ml = float(sizes[n]) * voxel_ml
         if volume_ml < card.thresholds.get("min_volume_ml", 0.0) or len(findings) >= 250:
-            continue  # checked before building the mask: specks are many and each costs a full pass
-        component = components == n + 1
-        score = float(tumour_probability[component].astype(np.float32).mean())
+            continue  # specks are many: each is skipped before any work on it
+        box = boxes[n]  # every per-component step works inside its bounding box, not the volume
+        component = components[box] == n + 1
+        score = float(tumour_probability[box][component].astype(np.float32).mean())
         if score < card.thresholds.get("min_confidence", 0.0):
             continue
-        centre_voxel = np.argwhere(component).mean(axis=0)
+        centre_voxel = (np.argwhere(component) + [s.start for s in box]).mean(axis=0)
         centre = volume.voxel_to_patient_mm(centre_voxel)
         label = len(findings) + 1
-        out[component] = label
+        out[box][component] = label
         findings.append(model_finding(
             card, volume, 1, label, centre_voxel, score,
             {"volume_ml": round(volume_ml, 2), "longest_diameter_mm": round(longest_diameter_mm(component, volume), 1)},

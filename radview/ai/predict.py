@@ -3,6 +3,8 @@ progress and cancel, and a compact result (labels and the winning class's probab
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from radview.ai.card import ModelCard
@@ -44,13 +46,15 @@ def predict_labels(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     autocast_dtype=None,
+    capture=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(labels (N, H, W) uint8 = argmax class, confidence (N, H, W) float16 = its probability),
     on the volume's own grid.
 
     Slices larger than the card's input size go through MONAI's sliding-window inference with that
     window (overlap 0.25, Gaussian blending). cancel is checked between batches: a run stops within
-    one batch.
+    one batch. capture: a radview.ai.conformance_capture.FeatureCapture told each batch's slices,
+    so the input check reads its features from this pass.
     """
     import torch
     from monai.inferers import sliding_window_inference
@@ -65,7 +69,8 @@ def predict_labels(
                 cancel.raise_if_cancelled()
             stop = min(start + batch_size, n)
             batch = torch.from_numpy(inputs.batch(start, stop)).to(device)
-            with torch.autocast(device_type=device.split(":")[0], dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            around = capture.batch(inputs.indices[start:stop]) if capture is not None else nullcontext()
+            with around, torch.autocast(device_type=device.split(":")[0], dtype=autocast_dtype, enabled=autocast_dtype is not None):
                 if tuple(batch.shape[2:]) == tuple(roi):
                     logits = network(batch)
                 else:

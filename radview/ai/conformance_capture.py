@@ -1,0 +1,74 @@
+"""The input check's encoder features read from the inference pass itself, where that pass sees
+each slice exactly as the check would: one network pass per slice instead of two.
+
+On a small volume the check's own pass (24 of 36 brain slices, or the radiograph's one image)
+costs half the inference or more; `radview bench infer` holds the whole run to 1.25x the bare
+network. The features are the same numbers either way: in eval mode each slice in a batch is
+computed alone (tests/ai/test_conformance_capture.py compares them bit for bit). Where the passes
+differ (float16 autocast on a GPU, sliding windows over a larger image) the check runs its own
+pass (radview.ai.conformance.check_conformance).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+
+from radview.ai.card import ModelCard
+from radview.ai.conformance import pooled_features
+from radview.ai.predict import SliceInputs
+
+
+def reads_inference_pass(card: ModelCard, inputs: SliceInputs, device: str) -> bool:
+    """True when the inference pass gives the check's features unchanged: on the CPU (no
+    autocast), every slice whole at the card's input size (no sliding window), that size a
+    multiple of the network's total stride (the check crops to one), over every slice."""
+    if device != "cpu" or len(inputs) != inputs.voxels.shape[0] or len(inputs) == 0:
+        return False
+    stride = int(np.prod(card.architecture_args.get("strides", [1])))
+    size = tuple(inputs.batch(0, 1).shape[2:])  # after any resampling to the card's spacing
+    return size == tuple(card.input_size) and all(s % stride == 0 for s in size)
+
+
+class FeatureCapture:
+    """Forward hooks on the check's layers that keep, batch by batch, the pooled features of the
+    sampled slices; `predict_labels` names each batch's slices with `batch`."""
+
+    def __init__(self, network, card: ModelCard, indices: np.ndarray) -> None:
+        self.layers: list[str] = list(card.conformance["layers"])
+        self.indices = [int(k) for k in indices]
+        self._wanted = set(self.indices)
+        self._found: dict[int, np.ndarray] = {}
+        self._captured: dict = {}
+        modules = dict(network.named_modules())
+        self._hooks = [modules[name].register_forward_hook(
+            lambda _m, _i, output, name=name: self._captured.__setitem__(name, output.detach())) for name in self.layers]
+
+    @contextmanager
+    def batch(self, slices: np.ndarray) -> Iterator[None]:
+        """Around one network call on the slices `slices` (volume indices, in batch order)."""
+        self._captured.clear()
+        yield
+        rows = [i for i, k in enumerate(slices) if int(k) in self._wanted]
+        if rows:
+            # only the sampled rows are pooled: the pooling is per slice, so this changes no number
+            picked = {name: output[rows] for name, output in self._captured.items()}
+            features = pooled_features(picked, self.layers).cpu().numpy()
+            for row, f in zip(rows, features):
+                self._found[int(slices[row])] = np.ascontiguousarray(f)
+        self._captured.clear()  # the batch's activations are not kept past it
+
+    def features(self) -> list[np.ndarray]:
+        """One (positions, channels) array per sampled slice, in the order of `indices`."""
+        missing = [k for k in self.indices if k not in self._found]
+        if missing:
+            raise RuntimeError(f"the inference pass did not reach sampled slices {missing[:5]}")
+        return [self._found[k] for k in self.indices]
+
+    def close(self) -> None:
+        """Remove the hooks (the network is cached and used again)."""
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []

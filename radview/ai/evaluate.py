@@ -4,7 +4,10 @@ The cases (radview.workflow.training_data) are the card's test phantoms, never u
 or validation, or a site's labelled series. Segmentation: Dice and HD95 in mm per patient, mean
 with a bootstrap 95 % interval by patient, and the volume error. Nodule detection: LUNA16 FROC
 and CPM, diameter error. Classification: AUC, accuracy, sensitivity, specificity, F1.
-Hard-case chest CT phantoms (`phantoms-hard`): the FROC per stratum (radview.ai.nodule_strata).
+Hard-case phantoms (`phantoms-hard`), per stratum: chest CT, the FROC (radview.ai.nodule_strata);
+radiographs, flags per size band and false flags on negatives (radview.ai.radiograph_strata);
+brain MR, Dice and volume error per size band and location, false positives on brains without a
+tumour (radview.ai.tumour_strata).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from radview.ai.datasets import Case, case_volume
 from radview.ai.engine import run_model
 from radview.ai.metrics import bootstrap_interval, dice, hd95_mm
 from radview.ai.nodule_strata import MIN_REFERENCE_DIAMETER_MM, evaluate_nodule_strata, match_nodules
+from radview.ai.radiograph_strata import evaluate_radiograph_strata, image_level_summary
+from radview.ai.tumour_strata import evaluate_tumour_strata
 from radview.core.progress import CancelToken, ProgressCallback, report
 
 
@@ -86,8 +91,6 @@ def evaluate_classification(model_dir: Path, cases: list[Case], data: str, progr
     """Nodule present or not, per radiograph: ROC AUC, accuracy, sensitivity, specificity and F1 at
     the card's threshold, each with a bootstrap 95 % interval by patient; and the share of true
     nodules that a flag lands on (within the nodule's radius + 5 mm)."""
-    from radview.ai.metrics import binary_scores, roc_auc
-
     card = load_card(Path(model_dir) / "model.json")
     threshold = card.thresholds.get("presence", card.thresholds.get("probability", 0.5))
     rows, flagged, nodules_total = [], 0, 0
@@ -103,17 +106,9 @@ def evaluate_classification(model_dir: Path, cases: list[Case], data: str, progr
                 flagged += 1
         report(progress, n + 1, len(cases), f"evaluating {card.id}")
 
-    def stat(name: str):
-        def compute(sample: list) -> float:
-            scores, truth = np.array([s for s, _ in sample]), np.array([t for _, t in sample])
-            return roc_auc(scores, truth) if name == "auc" else binary_scores(scores >= threshold, truth)[name]
-        return compute
-
     summary: dict = {"data": data, "images": len(rows),
-                     "with_nodules": int(sum(t for _, t in rows)), "threshold": threshold}
-    for name in ("auc", "accuracy", "sensitivity", "specificity", "f1"):
-        summary[name] = round(stat(name)(rows), 4)
-        summary[f"{name}_95ci"] = [round(v, 4) for v in bootstrap_interval(stat(name), rows)]
+                     "with_nodules": int(sum(t for _, t in rows)), "threshold": threshold,
+                     **image_level_summary(rows, threshold)}
     summary["nodules_flagged_share"] = round(flagged / nodules_total, 4) if nodules_total else None
     return summary
 
@@ -125,6 +120,11 @@ HEADLINES = {  # the card's "evaluation" kind -> (function, {headline name: summ
     "presence_classification": (evaluate_classification, {"AUC": "auc", "sensitivity": "sensitivity",
                                                             "specificity": "specificity"}),
 }
+HARD_CASES = {  # the card's "evaluation" kind -> its evaluation on hard-case phantoms, per stratum
+    "segmentation": evaluate_tumour_strata,
+    "nodule_detection": evaluate_nodule_strata,
+    "presence_classification": evaluate_radiograph_strata,
+}
 
 
 def evaluate_model(model_dir: Path, cases: list[Case], data: str, on_test_phantoms: bool,
@@ -133,17 +133,15 @@ def evaluate_model(model_dir: Path, cases: list[Case], data: str, on_test_phanto
     """Evaluate as the card's "evaluation" field says and write the numbers into the card: the
     card's test phantoms replace its headline metrics; a site's data (`data` = what the cases
     are) goes under metrics["site"][data], beside them. hard_cases: the hard-case phantoms,
-    evaluated per stratum (a nodule detection model), under metrics["hard_test"]; the headline
-    stays the test phantoms'."""
+    evaluated per stratum (HARD_CASES), under metrics["hard_test"]; the headline stays the test
+    phantoms'."""
     card = load_card(Path(model_dir) / "model.json")
     kind = card.raw.get("evaluation", "segmentation")
     if kind not in HEADLINES:
         raise ValueError(f"{card.path}: unknown evaluation '{kind}' (known: {', '.join(HEADLINES)})")
-    if hard_cases and kind != "nodule_detection":
-        raise ValueError(f"{card.path}: hard-case phantoms are for nodule detection models, not '{kind}'")
     function, headline = HEADLINES[kind]
     if hard_cases:
-        function = evaluate_nodule_strata
+        function = HARD_CASES[kind]
     summary = function(model_dir, cases, data, progress=progress, cancel=cancel)
     raw = dict(card.raw)
     metrics = dict(raw.get("metrics", {}))

@@ -222,14 +222,14 @@ def _stratum_values(scans: list[ScanDetections], key: str) -> list[str]:
     return [v for v in order if v in present] + sorted(present - set(order))
 
 
-def _rounded_tree(value):
+def rounded_tree(value):
     """Floats rounded to 4 places, through dicts and lists (for the card and the JSON)."""
     if isinstance(value, float):
         return round(value, 4) if np.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _rounded_tree(v) for k, v in value.items()}
+        return {k: rounded_tree(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_rounded_tree(v) for v in value]
+        return [rounded_tree(v) for v in value]
     return value
 
 
@@ -283,6 +283,6 @@ def evaluate_nodule_strata(model_dir: Path, cases, data: str, progress: Progress
         "refused_by_input_check": refused,
         "seconds_per_scan_cpu_median": float(np.median(seconds)) if seconds else None,
     }
-    return _rounded_tree(summary)
+    return rounded_tree(summary)
 
 

@@ -2,6 +2,11 @@
 
 Pixel values grow with the X-ray attenuation along each ray (bone white, lungs dark), the way a
 MONOCHROME2 for-presentation image shows it. Attenuation is summed from analytic thicknesses.
+
+`make_chest_xray(seed, plan=RadiographCasePlan(...))` draws a hard case instead
+(radview.demo.radiograph_cases): the plan's nodules (diameter, lung; none for a negative image)
+in the seed's chest, apart from each other, each with its size band in the ground truth.
+Without a plan the phantom of a seed is what it always was.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from radview.demo.radiograph_cases import SIDES, RadiographCasePlan, size_band
 
 
 @dataclass
@@ -20,6 +27,7 @@ class PlantedOpacity:
     diameter_mm: float
     side: str
     zone: str  # upper / middle / lower third of the lung field
+    size_band: str | None = None  # a hard case's (radview.demo.radiograph_cases)
 
 
 @dataclass
@@ -34,7 +42,7 @@ class ChestXray:
         return {
             "imager_pixel_spacing_mm": self.pixel_spacing_mm,
             "photometric_interpretation": self.photometric,
-            "nodules": [asdict(n) for n in self.nodules],
+            "nodules": [{k: v for k, v in asdict(n).items() if k != "size_band" or v is not None} for n in self.nodules],
         }
 
 
@@ -44,8 +52,9 @@ def _thickness(x: np.ndarray, y: np.ndarray, cx: float, cy: float, a: float, b: 
     return 2 * np.sqrt(np.clip(1 - r2, 0, None))
 
 
-def make_chest_xray(seed: int, size: int = 2000) -> ChestXray:
-    """A PA chest radiograph phantom; image x = patient's left on the viewer's right."""
+def make_chest_xray(seed: int, size: int = 2000, plan: RadiographCasePlan | None = None) -> ChestXray:
+    """A PA chest radiograph phantom; image x = patient's left on the viewer's right. plan: a
+    hard case's nodules (or none) in the seed's chest instead of the seed's own."""
     rng = np.random.default_rng([seed, 2])
     spacing = round(float(rng.uniform(0.17, 0.21)), 4)
     coords = (np.arange(size, dtype=np.float32) - size / 2) * spacing
@@ -69,20 +78,26 @@ def make_chest_xray(seed: int, size: int = 2000) -> ChestXray:
         att += 0.7 * ((np.abs(y - (-175 + 0.12 * np.abs(x))) < 6) & (sign * x > 10) & (np.abs(x) < w * 0.8))
     mask = np.zeros((size, size), np.uint8)
     nodules = []
-    for label in range(1, int(rng.integers(0, 4)) + 1):
-        side, cx, cy, a, b = lungs[int(rng.integers(2))]
-        for _ in range(50):
+    specs = [None] * int(rng.integers(0, 4)) if plan is None else list(plan.nodules)
+    placed: list[tuple[float, float, float]] = []  # a planned nodule's (x, y, radius) in mm
+    for label, spec in enumerate(specs, start=1):
+        side, cx, cy, a, b = lungs[int(rng.integers(2)) if spec is None else SIDES.index(spec.side)]
+        for _ in range(50 if spec is None else 200):
             px, py = cx + rng.uniform(-0.6, 0.6) * a, cy + rng.uniform(-0.6, 0.6) * b
-            if ((px - cx) / a) ** 2 + ((py - cy) / b) ** 2 < 0.5:
+            # a planned nodule keeps 5 mm clear of the others: each is its own reference
+            apart = spec is None or all(np.hypot(px - qx, py - qy) > spec.diameter_mm / 2 + qr + 5 for qx, qy, qr in placed)
+            if ((px - cx) / a) ** 2 + ((py - cy) / b) ** 2 < 0.5 and apart:
                 break
-        diameter = float(np.round(np.exp(rng.uniform(np.log(6), np.log(30))), 1))
+        diameter = float(np.round(np.exp(rng.uniform(np.log(6), np.log(30))), 1)) if spec is None else spec.diameter_mm
         r = diameter / 2
+        placed.append((px, py, r))
         att += rng.uniform(0.25, 0.45) * _thickness(x, y, px, py, r, r) * r / 10
         mask[((x - px) ** 2 + (y - py) ** 2) <= r * r] = label
         third = (py - (cy - b)) / (2 * b)
         nodules.append(PlantedOpacity(
             round(float(py / spacing + size / 2), 1), round(float(px / spacing + size / 2), 1), diameter, side,
             "upper" if third < 1 / 3 else "middle" if third < 2 / 3 else "lower",
+            None if spec is None else size_band(diameter),
         ))
     att = att - att.min()
     signal = 1 - np.exp(-att * rng.uniform(0.9, 1.3))

@@ -33,32 +33,46 @@ def phantom_case(model_id: str, seed: int) -> Case:
     if model_id == "mr-brain-tumor":
         from radview.demo.brain_mr import make_brain_mr
 
-        mr = make_brain_mr(seed)
-        labels = (mr.labels > 0).astype(np.uint8)  # tumour = core + oedema
-        return Case(f"phantom-{seed}", mr.pixels, labels, (mr.slice_spacing_mm, mr.pixel_spacing_mm, mr.pixel_spacing_mm),
-                    truth=mr.ground_truth())
+        return _brain_mr_case(make_brain_mr(seed), f"phantom-{seed}")
     if model_id == "ct-nodule":
         from radview.demo.chest_ct import make_chest_ct
 
         return _chest_ct_case(make_chest_ct(seed), f"phantom-{seed}")
     if model_id == "cxr-nodule":
-        from scipy import ndimage
-
         from radview.demo.chest_xray import make_chest_xray
 
-        xr = make_chest_xray(seed)
-        # the model works at CXR_GRID_PX: the phantom is resampled once here, as the engine
-        # resamples a real radiograph to the card's pixel spacing
-        factor = CXR_GRID_PX / xr.pixels.shape[0]
-        pixels = ndimage.zoom(xr.pixels.astype(np.float32), factor, order=1)
-        labels = (ndimage.zoom(xr.nodule_mask, factor, order=0) > 0).astype(np.uint8)
-        spacing = xr.pixel_spacing_mm / factor
-        # case_volume puts pixel (row, col) at (col, row, 0) * spacing in patient mm
-        truth = {"nodules": [{"centre_mm": [n.centre_col * factor * spacing, n.centre_row * factor * spacing, 0.0],
-                              "diameter_mm": n.diameter_mm, "side": n.side} for n in xr.nodules]}
-        return Case(f"phantom-{seed}", pixels[None], labels[None], (1.0, spacing, spacing),
-                    inverted=xr.photometric == "MONOCHROME1", truth=truth)
+        return _chest_xray_case(make_chest_xray(seed), f"phantom-{seed}")
     raise ValueError(f"no phantom generator for model '{model_id}'")
+
+
+def _chest_xray_case(xr, patient: str) -> Case:
+    """A radiograph phantom as a case at CXR_GRID_PX; truth["nodules"] with side (and size band
+    and zone where the phantom names them)."""
+    from scipy import ndimage
+
+    # the model works at CXR_GRID_PX: the phantom is resampled once here, as the engine
+    # resamples a real radiograph to the card's pixel spacing
+    factor = CXR_GRID_PX / xr.pixels.shape[0]
+    pixels = ndimage.zoom(xr.pixels.astype(np.float32), factor, order=1)
+    labels = (ndimage.zoom(xr.nodule_mask, factor, order=0) > 0).astype(np.uint8)
+    spacing = xr.pixel_spacing_mm / factor
+    # case_volume puts pixel (row, col) at (col, row, 0) * spacing in patient mm
+    nodules = []
+    for n in xr.nodules:
+        nodule = {"centre_mm": [n.centre_col * factor * spacing, n.centre_row * factor * spacing, 0.0],
+                  "diameter_mm": n.diameter_mm, "side": n.side}
+        if n.size_band is not None:
+            nodule.update(size_band=n.size_band, zone=n.zone)
+        nodules.append(nodule)
+    return Case(patient, pixels[None], labels[None], (1.0, spacing, spacing),
+                inverted=xr.photometric == "MONOCHROME1", truth={"nodules": nodules})
+
+
+def _brain_mr_case(mr, patient: str) -> Case:
+    """A brain MR phantom as a case: label 1 tumour (core and oedema); truth its ground truth."""
+    labels = (mr.labels > 0).astype(np.uint8)  # tumour = core + oedema
+    return Case(patient, mr.pixels, labels, (mr.slice_spacing_mm, mr.pixel_spacing_mm, mr.pixel_spacing_mm),
+                truth=mr.ground_truth())
 
 
 def _chest_ct_case(ct, patient: str) -> Case:
@@ -69,30 +83,56 @@ def _chest_ct_case(ct, patient: str) -> Case:
                 truth={**ct.ground_truth(), "origin_mm": list(ct.origin_mm)})
 
 
-# Hard-case chest CT phantoms (radview.demo.nodule_cases): for evaluation only, never for
-# training, validation, the input check's limits or the card's test (hard_seeds checks the recipe).
-HARD_SEED_RANGE = (3000, 3020)
-HARD_MODELS = ("ct-nodule",)
+# Hard-case phantoms, for evaluation only, never for training, validation, the input check's
+# limits or the card's test (hard_seeds checks the recipe): chest CT (radview.demo.nodule_cases),
+# radiographs (radview.demo.radiograph_cases) and brain MR (radview.demo.tumour_cases). Each
+# model has its own held-out range; no card's recipe uses 3000-3999.
+HARD_SEED_RANGES = {"ct-nodule": (3000, 3020), "cxr-nodule": (3100, 3160), "mr-brain-tumor": (3200, 3240)}
+HARD_SEED_RANGE = HARD_SEED_RANGES["ct-nodule"]
+HARD_MODELS = tuple(HARD_SEED_RANGES)
+
+
+def _check_hard_model(model_id: str) -> None:
+    if model_id not in HARD_MODELS:
+        raise ValueError(f"no hard-case phantoms for model '{model_id}' (there are for: {', '.join(HARD_MODELS)})")
 
 
 def hard_phantom_case(model_id: str, seed: int) -> Case:
-    """The hard-case phantom of `seed` (its strata in truth["nodules"]); ct-nodule only."""
-    if model_id not in HARD_MODELS:
-        raise ValueError(f"no hard-case phantoms for model '{model_id}' (there are for: {', '.join(HARD_MODELS)})")
+    """The hard-case phantom of `seed` for a model of HARD_MODELS, its strata in the truth:
+    truth["nodules"] (CT, radiograph), truth["stratum"] (brain MR)."""
+    _check_hard_model(model_id)
+    if model_id == "cxr-nodule":
+        from radview.demo.chest_xray import make_chest_xray
+        from radview.demo.radiograph_cases import hard_case_plan as radiograph_plan
+
+        return _chest_xray_case(make_chest_xray(seed, plan=radiograph_plan(seed)), f"hard-{seed}")
+    if model_id == "mr-brain-tumor":
+        from radview.demo.brain_mr import make_brain_mr
+        from radview.demo.tumour_cases import hard_case_plan as tumour_plan
+
+        return _brain_mr_case(make_brain_mr(seed, plan=tumour_plan(seed)), f"hard-{seed}")
     from radview.demo.chest_ct import make_chest_ct
     from radview.demo.nodule_cases import hard_case_plan
 
     return _chest_ct_case(make_chest_ct(seed, plan=hard_case_plan(seed)), f"hard-{seed}")
 
 
+def recipe_parts(recipe: dict) -> list[str]:
+    """The parts a recipe names seeds for (`<part>_seeds` or `<part>_seed_range`): train,
+    validation, test, conformance, train_hard, ..."""
+    parts = {key.removesuffix("_seeds") for key in recipe if key.endswith("_seeds")}
+    return sorted(parts | {key.removesuffix("_seed_range") for key in recipe if key.endswith("_seed_range")})
+
+
 def hard_seeds(card: ModelCard, scans: int | None = None) -> list[int]:
-    """The first `scans` hard-case seeds (all by default), refused if the card's recipe uses any."""
+    """The first `scans` hard-case seeds of the card's model (all by default), refused if any
+    part of the card's recipe uses one."""
+    _check_hard_model(card.id)
     if scans is not None and scans < 1:
         raise ValueError(f"the number of hard-case scans must be at least 1, not {scans}")
-    seeds = list(range(*HARD_SEED_RANGE))[:scans]
+    seeds = list(range(*HARD_SEED_RANGES[card.id]))[:scans]
     recipe = card.training.get("recipe", {})
-    used = {s for part in ("train", "validation", "test", "conformance", "train_hard", "validation_hard")
-            for s in recipe_seeds(recipe, part)}
+    used = {s for part in recipe_parts(recipe) for s in recipe_seeds(recipe, part)}
     if used & set(seeds):
         raise ValueError(f"{card.id}: the recipe uses hard-case seeds {sorted(used & set(seeds))}; they are kept for "
                          "evaluation only")
@@ -116,8 +156,6 @@ class LazyCases(Sequence):
 
 def hard_phantom_cases(card: ModelCard, scans: int | None = None) -> LazyCases:
     """The card's hard-case phantoms (the first `scans` seeds), made as they are read."""
-    if card.id not in HARD_MODELS:
-        raise ValueError(f"no hard-case phantoms for model '{card.id}' (there are for: {', '.join(HARD_MODELS)})")
     return LazyCases(lambda seed: hard_phantom_case(card.id, seed), hard_seeds(card, scans))
 
 

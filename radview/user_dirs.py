@@ -41,6 +41,17 @@ def data_dir() -> Path:
     return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def header_cache_path() -> Path:
+    """The cache of parsed DICOM headers (radview.dicom.header_cache): it holds patient names and
+    IDs, so it lives with the study workspaces, not in a shared temporary folder."""
+    return data_dir() / "header-cache.sqlite"
+
+
+def imported_models_dir() -> Path:
+    """Model packages made by `radview models import` (MONAI bundles a site imported)."""
+    return data_dir() / "models"
+
+
 def pacs_secrets() -> PacsSecrets:
     """The PACS passwords and tokens of the settings file's nodes (never in the file itself)."""
     return PacsSecrets(settings_path().parent)

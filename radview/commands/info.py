@@ -10,9 +10,9 @@ from radview.commands.terminal import end_progress, nothing_usable, print_progre
 
 def cmd_info(args: argparse.Namespace) -> int:
     from radview.dicom.info import describe_index, index_as_dict
-    from radview.dicom.scan import scan_path
+    from radview.workflow.study_opening import scan
 
-    index = scan_path(args.path, progress=print_progress)
+    index = scan(args.path, progress=print_progress)
     end_progress()
     if args.json:
         print(json.dumps(index_as_dict(index), indent=2))

@@ -18,6 +18,7 @@ from pydicom.fileset import FileSet
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.study_index import Patient, Series, SkippedFile, Study, StudyIndex
 from radview.dicom.header import FileHeader, HeaderError, describe_exception, read_file_header
+from radview.dicom.header_cache import FileKey, HeaderCache, file_key
 from radview.dicom.identity import PatientKey, flag_shared_uids, patient_keys
 from radview.dicom.workers import shutdown_worker_pool, worker_pool
 
@@ -77,12 +78,13 @@ def _read_chunk(paths: list[str]) -> list[FileHeader | SkippedFile]:
 
 
 def _read_all(
-    paths: list[str], progress: ProgressCallback | None, cancel: CancelToken | None, parallel: bool | None
+    paths: list[str], progress: ProgressCallback | None, cancel: CancelToken | None, parallel: bool | None,
+    already: int = 0,
 ) -> Iterable[FileHeader | SkippedFile]:
-    total = len(paths)
-    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, total, CHUNK_FILES)]
-    use_pool = parallel if parallel is not None else total >= PARALLEL_MIN_FILES
-    done = 0
+    """Parse `paths` (`already` more files were served from the cache: progress counts them as done)."""
+    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    use_pool = parallel if parallel is not None else len(paths) >= PARALLEL_MIN_FILES
+    total, done = already + len(paths), already
     if not use_pool:
         for chunk in chunks:
             if cancel:
@@ -112,12 +114,15 @@ def scan_path(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     parallel: bool | None = None,
+    cache: HeaderCache | None = None,
 ) -> StudyIndex:
     """Scan a folder, file or DICOMDIR (or a list of them, as dropped on the window) into a
     StudyIndex (headers only).
 
     progress: called with Progress(done files, total files). cancel: checked between chunks;
-    raises Cancelled. parallel: force worker processes on or off (default: by file count).
+    raises Cancelled. parallel: force worker processes on or off (default: by how many files
+    must be parsed). cache: headers of files unchanged since an earlier scan are taken from it,
+    and the headers parsed now are added to it.
     """
     roots = [Path(p) for p in path] if isinstance(path, list) else [Path(path)]
     files: list[str] = []
@@ -130,17 +135,34 @@ def scan_path(
     report(progress, 0, len(files), "Reading headers")
     root_name = os.fspath(roots[0]) if len(roots) == 1 else os.path.commonpath([os.fspath(r) for r in roots])
     index = StudyIndex(root=root_name, file_count=len(files), skipped=unreadable)
-    headers: list[FileHeader] = []
-    for result in _read_all(files, progress, cancel, parallel):
+    keys = _file_keys(files) if cache is not None else {}
+    cached = cache.lookup(keys) if cache is not None else {}
+    headers: list[FileHeader] = list(cached.values())
+    parsed: list[FileHeader] = []
+    for result in _read_all([f for f in files if f not in cached], progress, cancel, parallel, len(cached)):
         if isinstance(result, SkippedFile):
             index.skipped.append(result)
         else:
-            headers.append(result)
+            parsed.append(result)
+    if cache is not None:
+        cache.store([(h, keys[h.path]) for h in parsed if h.path in keys], seen=cached)
+    headers.extend(parsed)
     headers.sort(key=lambda h: h.path)
     index.patients = build_tree(headers)
     index.skipped.sort(key=lambda s: s.path)
     _drop_duplicate_instances(index)
     return index
+
+
+def _file_keys(files: list[str]) -> dict[str, FileKey]:
+    """Each file's cache key, taken before it is read: a change while it is read shows next time."""
+    keys = {}
+    for f in files:
+        try:
+            keys[f] = file_key(os.stat(f))
+        except OSError:  # gone or unreadable: the parse names the problem
+            pass
+    return keys
 
 
 def build_tree(headers: list[FileHeader]) -> list[Patient]:

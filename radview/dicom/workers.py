@@ -26,6 +26,14 @@ def worker_pool() -> cf.ProcessPoolExecutor:
         return _pool
 
 
+def start_workers() -> None:
+    """Start the pool's processes now (each imports pydicom, about a second on 2 cores), so the
+    first large folder opened does not wait for them; returns at once."""
+    pool = worker_pool()
+    for _ in range(pool._max_workers):  # one trivial task per worker: the executor starts them on demand
+        pool.submit(os.getpid)
+
+
 # A native decoder looping on crafted data must not hold the application (or its exit) forever.
 DECODE_TIMEOUT_S = 120.0
 

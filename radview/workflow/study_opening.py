@@ -26,10 +26,24 @@ READING_STACK_POLICY = "largest stack first: the volume with the most images (ti
 
 def scan(path: str | Path | list[str], progress: ProgressCallback | None = None,
          cancel: CancelToken | None = None) -> StudyIndex:
-    """Scan a folder, a file, a DICOMDIR or a list of files into patients, studies and series."""
+    """Scan a folder, a file, a DICOMDIR or a list of files into patients, studies and series.
+    Headers of files seen before and unchanged come from the user's header cache."""
+    from radview.dicom.header_cache import HeaderCache
     from radview.dicom.scan import scan_path
+    from radview.user_dirs import header_cache_path
 
-    return scan_path(path, progress=progress, cancel=cancel)
+    cache = HeaderCache(header_cache_path())
+    try:
+        return scan_path(path, progress=progress, cancel=cancel, cache=cache)
+    finally:
+        cache.close()
+
+
+def start_scan_workers() -> None:
+    """Start the header-scan worker processes ahead of the first large folder (returns at once)."""
+    from radview.dicom.workers import start_workers
+
+    start_workers()
 
 
 def series_stacks(series: Series) -> list[Stack]:

@@ -77,6 +77,7 @@ class MarkerStatus(str, Enum):
 
     PENDING = "pending"
     ACCEPTED = "accepted"
+    EDITED = "edited"  # accepted with the reader's changes
     REJECTED = "rejected"
     MANUAL = "manual"
 
@@ -84,13 +85,14 @@ class MarkerStatus(str, Enum):
 STATUS_COLORS: dict[MarkerStatus, RGBA] = {
     MarkerStatus.PENDING: (255, 200, 0, 255),
     MarkerStatus.ACCEPTED: (0, 220, 90, 255),
+    MarkerStatus.EDITED: (120, 235, 170, 255),  # an acceptance, a lighter green
     MarkerStatus.REJECTED: (150, 150, 150, 200),
     MarkerStatus.MANUAL: (80, 170, 255, 255),
 }
 
-# a finding's flag shows its review status (an edit is an acceptance)
+# a finding's flag shows its review status (an edit is an acceptance, in a lighter green)
 REVIEW_MARKER_STATUS = {ReviewStatus.UNREVIEWED: MarkerStatus.PENDING, ReviewStatus.ACCEPTED: MarkerStatus.ACCEPTED,
-                        ReviewStatus.EDITED: MarkerStatus.ACCEPTED, ReviewStatus.REJECTED: MarkerStatus.REJECTED}
+                        ReviewStatus.EDITED: MarkerStatus.EDITED, ReviewStatus.REJECTED: MarkerStatus.REJECTED}
 
 
 @dataclass
@@ -106,6 +108,11 @@ class Marker:
     @property
     def color(self) -> RGBA:
         return STATUS_COLORS[self.status]
+
+    @property
+    def caption(self) -> str:
+        """Its label with its review status in words, so the status never rests on colour alone."""
+        return f"{self.label} ({self.status.value})"
 
 
 @dataclass

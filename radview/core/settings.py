@@ -17,6 +17,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
+from radview.core.hanging_protocols import (
+    DEFAULT_PROTOCOLS,
+    KINDS,
+    HangingProtocol,
+    default_protocol_dicts,
+    load_protocols,
+)
 from radview.core.pacs import SECRET_FIELDS, PacsNode, PacsSecrets
 from radview.core.safe_files import UnsafePathError, open_private, private_dir, read_private, write_private_atomic
 
@@ -46,6 +53,8 @@ class Settings:
     pacs_nodes: list[dict] = field(default_factory=list)
     worklist_max_wait_minutes: int = 60  # triage never keeps a study waiting longer than this
     ai_check: str = ""  # the first start's model check ("... ran on CPU ..."); empty: not yet run
+    # how each kind of series opens (radview.core.hanging_protocols): kind -> HangingProtocol dict
+    hanging_protocols: dict[str, dict] = field(default_factory=default_protocol_dicts)
     # Qt's saveGeometry/saveState/splitter states, base64; the GUI owns their meaning.
     window_state: dict[str, str] = field(default_factory=dict)
 
@@ -56,6 +65,13 @@ class Settings:
                 return PacsNode.from_dict(data)
         known = ", ".join(d.get("name", "?") for d in self.pacs_nodes) or "none"
         raise KeyError(f"no PACS node called {name!r} in the settings (known: {known})")
+
+    def hanging_protocol(self, kind: str) -> HangingProtocol:
+        """The protocol the reader keeps for `kind` (one of radview.core.hanging_protocols.KINDS)."""
+        if kind not in KINDS:
+            raise KeyError(f"no hanging protocol kind {kind!r} (known: {', '.join(KINDS)})")
+        kept = self.hanging_protocols.get(kind)
+        return DEFAULT_PROTOCOLS[kind] if kept is None else HangingProtocol.from_dict(kept)
 
     def add_recent_folder(self, folder: str) -> None:
         """Put `folder` first in the recent list, without duplicates, at most MAX_RECENT_FOLDERS."""
@@ -135,6 +151,9 @@ def _apply(settings: Settings, raw: dict, path: Path) -> tuple[list[str], bool]:
         if f.name == "pacs_nodes":
             settings.pacs_nodes, node_problems, dropped = _load_nodes(raw[f.name], path)
             problems += node_problems
+        elif f.name == "hanging_protocols":  # each kind on its own: one bad protocol keeps the others
+            settings.hanging_protocols, protocol_problems = load_protocols(raw[f.name])
+            problems += [f"{path}: setting 'hanging_protocols': {p}" for p in protocol_problems]
         elif _valid(f.name, raw[f.name], default):
             setattr(settings, f.name, raw[f.name])
         else:

@@ -25,6 +25,8 @@ class ActionSpec:
     tip: str
     checkable: bool = False
     group: str = ""  # actions of one group exclude each other (tools, layouts)
+    submenu: str = ""  # a submenu of `menu` holds it (Window > Hanging Protocol)
+    short: str = ""  # the text on a button (the review dock's), where the menu's is too long
 
     @property
     def viewer_only(self) -> bool:
@@ -49,6 +51,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("layout_1x3", "&View", "Layout 1x3", ("Ctrl+2",), "Axial, coronal and sagittal side by side", True, "layout"),
     ActionSpec("layout_2x2", "&View", "Layout 2x2", ("Ctrl+3",), "Axial, coronal, sagittal and a 10 mm axial MIP", True, "layout"),
     ActionSpec("fit", "&View", "&Fit to Window", ("F",), "Fit the whole image in every view"),
+    ActionSpec("toggle_docks", "&View", "Hide/Show &Panels", ("F9",), "Hide the panels around the views for the most image, or show them again"),
+    ActionSpec("reading_mode", "&View", "&Reading Mode", ("F11",), "Full screen with only the views and the findings; F11 again leaves it", True),
     ActionSpec("zoom_in", "&View", "Zoom &In", ("+", "="), "Zoom in the active view (also Ctrl+wheel)"),
     ActionSpec("zoom_out", "&View", "Zoom &Out", ("-",), "Zoom out the active view (also Ctrl+wheel)"),
     ActionSpec("invert", "&View", "&Invert Grey Scale", ("I",), "Show black as white and white as black"),
@@ -66,6 +70,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
         for n, (key, p) in enumerate(zip(_PRESET_KEYS, CT_PRESETS, strict=True))
     ),
     ActionSpec("window_default", "&Window", "DICOM Default Window", ("0",), "The window stored in the images (or an automatic one)"),
+    ActionSpec("save_hanging_protocol", "&Window", "Save Current Layout as the Protocol for This Kind of Series", ("Ctrl+Shift+H",),
+               "Open every series of this kind (chest CT, brain MR, chest radiograph, other) in this layout, planes and window",
+               submenu="Hanging &Protocol"),
+    ActionSpec("reset_hanging_protocol", "&Window", "Reset to Default", ("Ctrl+Alt+H",),
+               "Put back the default protocol for this kind of series and apply it", submenu="Hanging &Protocol"),
     ActionSpec("tool_crosshair", "&Tools", "&Crosshair", ("C", "Esc"), "Left click sets the linked crosshair", True, "tool"),
     ActionSpec("tool_pan", "&Tools", "&Pan", ("P",), "Left drag pans (middle drag always pans)", True, "tool"),
     ActionSpec("tool_zoom", "&Tools", "&Zoom", ("Z",), "Left drag up/down zooms", True, "tool"),
@@ -76,12 +85,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("delete_measurement", "&Tools", "Delete Measurement", ("Del", "Backspace"), "Delete the selected measurement"),
     ActionSpec("run_models", "&AI", "&Run AI on This Series", ("Ctrl+R",), "Run the models that apply to the shown series (results are suggestions to verify)"),
     ActionSpec("run_model_by_hand", "&AI", "Run a &Model by Hand...", ("Ctrl+Shift+R",), "Every model, whether it was made for the shown series and why not; run one after a warning"),
-    ActionSpec("accept_finding", "&Review", "&Accept Finding", ("A",), "Accept the selected finding into the report"),
-    ActionSpec("reject_finding", "&Review", "&Reject Finding", ("R",), "Reject the selected finding (kept in the audit log, not in the report)"),
-    ActionSpec("edit_finding", "&Review", "&Edit Finding...", ("E",), "Change type, size, location or add a note; the AI's original is kept"),
-    ActionSpec("add_finding", "&Review", "Add &Manual Finding...", ("M",), "A finding of your own: from the selected measurement, else at the crosshair"),
-    ActionSpec("undo_review", "&Review", "&Undo", ("Ctrl+Z",), "Undo the last review action"),
-    ActionSpec("redo_review", "&Review", "Re&do", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the review action just undone"),
+    ActionSpec("previous_finding", "&Review", "&Previous Finding", ("Shift+N", "["), "Go to the finding above in the list, centred and zoomed in every view", short="◀ Prev"),
+    ActionSpec("next_finding", "&Review", "&Next Finding", ("N", "]"), "Go to the finding below in the list, centred and zoomed in every view", short="Next ▶"),
+    ActionSpec("accept_finding", "&Review", "&Accept Finding", ("A",), "Accept the selected finding into the report", short="Accept"),
+    ActionSpec("reject_finding", "&Review", "&Reject Finding", ("R",), "Reject the selected finding (kept in the audit log, not in the report)", short="Reject"),
+    ActionSpec("edit_finding", "&Review", "&Edit Finding...", ("E",), "Change type, size, location or add a note; the AI's original is kept", short="Edit…"),
+    ActionSpec("add_finding", "&Review", "Add &Manual Finding...", ("M",), "A finding of your own: from the selected measurement, else at the crosshair", short="Add…"),
+    ActionSpec("undo_review", "&Review", "&Undo", ("Ctrl+Z",), "Undo the last review action", short="Undo"),
+    ActionSpec("redo_review", "&Review", "Re&do", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the review action just undone", short="Redo"),
     ActionSpec("sign_report", "&Review", "&Sign Report...", ("Ctrl+Shift+S",), "Sign the report with your name and the time; it is locked afterwards"),
     ActionSpec("amend_report", "&Review", "A&mend Signed Report", ("Ctrl+Shift+M",), "Start a new version of the signed report"),
     ActionSpec("export_pdf", "&Review", "Export Report &PDF...", ("Ctrl+P",), "Write the report with key images as PDF"),
@@ -97,13 +108,17 @@ def build_actions(
 
     Viewer actions get their keys only while `viewer` (or a child) has focus.
     """
-    menus: dict[str, QMenu] = {}
+    menus: dict[tuple[str, str], QMenu] = {}
     actions: dict[str, QAction] = {}
     groups: dict[str, list[QAction]] = {}
     for spec in ACTIONS:
-        if spec.menu not in menus:
-            menus[spec.menu] = window.menuBar().addMenu(spec.menu)
+        if (spec.menu, "") not in menus:
+            menus[(spec.menu, "")] = window.menuBar().addMenu(spec.menu)
+        if (spec.menu, spec.submenu) not in menus:
+            menus[(spec.menu, spec.submenu)] = menus[(spec.menu, "")].addMenu(spec.submenu)
         action = QAction(spec.text, window)
+        if spec.short:
+            action.setIconText(spec.short)
         action.setObjectName(spec.name)
         action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
         keys = ", ".join(spec.shortcuts)
@@ -111,7 +126,7 @@ def build_actions(
         action.setStatusTip(spec.tip)
         action.setCheckable(spec.checkable)
         action.triggered.connect(handler(spec.name))
-        menus[spec.menu].addAction(action)
+        menus[(spec.menu, spec.submenu)].addAction(action)
         if spec.viewer_only:
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             viewer.addAction(action)
@@ -129,4 +144,5 @@ def build_actions(
 
 def shortcut_rows() -> list[tuple[str, str, str, str]]:
     """(menu, command, keys, what it does) for the help dialog, in menu order."""
-    return [(s.menu.replace("&", ""), s.text.replace("&", ""), ", ".join(s.shortcuts), s.tip) for s in ACTIONS]
+    return [(" > ".join(m for m in (s.menu, s.submenu) if m).replace("&", ""), s.text.replace("&", ""),
+             ", ".join(s.shortcuts), s.tip) for s in ACTIONS]

@@ -80,6 +80,7 @@ def start_window(settings, path: Path | None = None):
 
     from radview.gui.error_dialog import install_exception_hook
     from radview.gui.main_window import MainWindow
+    from radview.gui.reading_mode import show_on_screen
     from radview.gui.theme import apply_dark_theme
     from radview.resources import resource_path
 
@@ -95,10 +96,18 @@ def start_window(settings, path: Path | None = None):
     window = MainWindow(settings, path or settings_path())
     install_exception_hook(window)
     _quit_cleanly_on_sigterm(app, window)
-    window.show()
+    show_on_screen(window, window.first_start)  # the first start fills the screen
     if settings.run_models_on_open:
         QTimer.singleShot(300, window.warm_up_ai)  # after the first paint
+    QTimer.singleShot(200, _start_scan_workers)
     return app, window
+
+
+def _start_scan_workers() -> None:
+    """The header-scan processes start while the reader picks a folder, not after (radview.dicom.workers)."""
+    from radview.workflow.study_opening import start_scan_workers
+
+    start_scan_workers()
 
 
 def _quit_cleanly_on_sigterm(app, window) -> None:

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from radview.core.findings import describe_size
+from radview.core.findings import Finding, describe_size
 from radview.core.overlays import REVIEW_MARKER_STATUS, STATUS_COLORS
 from radview.core.review import Review, ReviewedFinding
 
@@ -35,8 +35,13 @@ class FindingsPanel(QTreeWidget):
         self.setObjectName("findingsList")
         self.setHeaderLabels(["Finding", "Where", "Size", "Conf.", "Model", "Status"])
         self.setRootIsDecorated(False)
-        self.setToolTip("AI findings are suggestions to verify, never a diagnosis. A accept, R reject, E edit.")
+        self.setToolTip("AI findings are suggestions to verify, never a diagnosis. A accept, R reject, E edit, "
+                        "N / Shift+N the next / previous finding.")
         self.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # in the narrow panel column, what a reader reviews by comes first: type, size, status;
+        # the long place and the model after them (the columns keep their numbers)
+        for visual, column in enumerate((0, 2, 5, 1, 3, 4)):
+            self.header().moveSection(self.header().visualIndex(column), visual)
         self.ids: list[str] = []
         self._items: dict[str, ReviewedFinding] = {}
         self.currentItemChanged.connect(self._current_changed)
@@ -67,6 +72,10 @@ class FindingsPanel(QTreeWidget):
     def selected_id(self) -> str | None:
         current = self.currentItem()
         return current.data(0, FINDING_ROLE) if current is not None else None
+
+    def finding(self, finding_id: str) -> Finding:
+        """The finding of a row, as the review now has it (with the reader's edits)."""
+        return self._items[finding_id].current
 
     def select(self, finding_id: str) -> None:
         if finding_id in self.ids:

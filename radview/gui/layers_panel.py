@@ -73,13 +73,36 @@ class LayersPanel(QWidget):
                     child = QTreeWidgetItem(item, [f"{value}: {style.name}"])
                     child.setIcon(0, _swatch(style.color))
             else:
-                for marker in layer.markers:
-                    child = QTreeWidgetItem(item, [f"{marker.label}  ({marker.status.value})"])
-                    child.setIcon(0, _swatch(marker.color))
-                    child.setData(0, MARKER_ROLE, marker.id)
+                self._marker_rows(item, layer)
             item.setExpanded(True)
         self.tree.blockSignals(False)
         self._sync_controls()
+
+    def refresh_statuses(self) -> None:
+        """Say each marker's review status again (the review changed), keeping the selection and
+        the ticks: the list follows accept, reject, edit and undo as the flags do."""
+        self.tree.blockSignals(True)
+        try:
+            for n in range(self.tree.topLevelItemCount()):
+                item = self.tree.topLevelItem(n)
+                layer = self._layer_of(item)
+                if isinstance(layer, MarkerLayer):
+                    self._marker_rows(item, layer)
+        finally:
+            self.tree.blockSignals(False)
+
+    @staticmethod
+    def _marker_rows(item: QTreeWidgetItem, layer: MarkerLayer) -> None:
+        """One row per marker under `item`: its label, status in words and colour swatch."""
+        ids = [item.child(c).data(0, MARKER_ROLE) for c in range(item.childCount())]
+        if ids != [marker.id for marker in layer.markers]:  # markers came or went: rows anew
+            item.takeChildren()
+            for marker in layer.markers:
+                QTreeWidgetItem(item).setData(0, MARKER_ROLE, marker.id)
+        for c, marker in enumerate(layer.markers):
+            child = item.child(c)
+            child.setText(0, marker.caption)
+            child.setIcon(0, _swatch(marker.color))
 
     def _layer_of(self, item: QTreeWidgetItem | None) -> LabelLayer | MarkerLayer | None:
         while item is not None and item.data(0, LAYER_ROLE) is None:

@@ -32,9 +32,12 @@ from radview.gui.about_box import show_about
 from radview.gui.actions import build_actions
 from radview.gui.error_dialog import readable, show_error
 from radview.gui.exchange import Exchange
+from radview.gui.finding_navigation import FindingNavigation
 from radview.gui.findings_panel import FindingsPanel
+from radview.gui.hanging_protocol_menu import HangingProtocols
 from radview.gui.layers_panel import LayersPanel
 from radview.gui.model_runs import ModelRuns
+from radview.gui.reading_mode import ReadingMode, arrange_docks
 from radview.gui.report_editor import ReportEditor
 from radview.gui.review_dock import ReviewDock
 from radview.gui.shortcuts_dialog import ShortcutsDialog
@@ -97,18 +100,14 @@ class MainWindow(QMainWindow):
         self.review_dock = ReviewDock(self.findings_panel, self.session, self.area)
         self.worklist = WorklistDock(data_dir() / "cache", data_dir(), settings, self.runner)
         self.exchange = Exchange(self, self.runner, self.session, self.area, show_status, self.worklist)
-        studies = self._dock(self.browser, "Studies", "studiesDock", Qt.DockWidgetArea.LeftDockWidgetArea)
-        worklist = self._dock(self.worklist, "Worklist", "worklistDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        studies = self._dock(self.browser, "Studies", "studiesDock")
+        worklist = self._dock(self.worklist, "Worklist", "worklistDock")
         worklist.visibilityChanged.connect(self.worklist.shown)
-        self.tabifyDockWidget(studies, worklist)
-        studies.raise_()
-        layers = self._dock(self.layers_panel, "Layers", "layersDock", Qt.DockWidgetArea.RightDockWidgetArea)
-        report = self._dock(self.report_editor, "Report", "reportDock", Qt.DockWidgetArea.RightDockWidgetArea)
-        findings = self._dock(self.review_dock, "Findings", "findingsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(layers, report)  # one column on the right: layers while reading, report while writing
-        layers.raise_()
-        self.resizeDocks([studies, layers], [340, 280], Qt.Orientation.Horizontal)
-        self.resizeDocks([findings], [150], Qt.Orientation.Vertical)
+        findings = self._dock(self.review_dock, "Findings", "findingsDock")
+        layers = self._dock(self.layers_panel, "Layers", "layersDock")
+        report = self._dock(self.report_editor, "Report", "reportDock")
+        # one narrow column, tabbed: the views get the window (radview.gui.reading_mode)
+        arrange_docks(self, [studies, worklist], [findings, layers, report])
 
         self.cursor_label = QLabel("")
         self.cursor_label.setObjectName("cursorReadout")
@@ -117,6 +116,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.task_status)
 
         self.view_commands = ViewCommands(self.area, lambda: self.actions_, show_status)
+        self.protocols = HangingProtocols(self.area, self.view_commands, settings, lambda: self.actions_,
+                                          self.save_settings, show_status)
+        self.navigation = FindingNavigation(self.area, self.findings_panel, show_status)
+        self.reading_mode = ReadingMode(self, findings, lambda: self.actions_)
         self.actions_ = build_actions(self, self.area, self._handler)
         self.review_dock.bind(self.actions_)
         self.report_editor.sign_requested.connect(self.actions_["sign_report"].trigger)
@@ -134,18 +137,18 @@ class MainWindow(QMainWindow):
         self.area.marker_clicked.connect(lambda mid: self.statusBar().showMessage(f"Marker {mid} selected", 3000))
         self.layers_panel.changed.connect(self.area.overlays_changed)
         self.layers_panel.go_to_marker.connect(self.area.go_to_marker)
-        self.findings_panel.finding_selected.connect(self._go_to_finding)
+        self.session.changed.connect(self.layers_panel.refresh_statuses)  # "(pending)" becomes "(accepted)"
         self.models = ModelRuns(self.runner, self.session, settings, self, show_status)
         self.models.finished.connect(self.model_finished.emit)
+        self.first_start = not settings.window_state.get("geometry")
         self._restore_window_state()
-        if not settings.window_state.get("geometry"):
-            self.resize(1400, 900)
+        if self.first_start:  # the screen's free area; radview.gui.app shows it maximised
+            self.setGeometry(self.screen().availableGeometry())
 
-    def _dock(self, widget: QWidget, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, widget: QWidget, title: str, name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
         return dock
 
     # ----- opening ---------------------------------------------------------------------------
@@ -218,7 +221,8 @@ class MainWindow(QMainWindow):
     def _partial_volume(self, volume: Volume) -> None:
         if volume is not self.volume:
             self.volume = volume
-            self.area.show_volume(volume, self._header_text())
+            # laid out for its kind: layout, planes, window and the slice each pane starts on
+            self.protocols.show(volume, self._header_text())
             self.area.setFocus()
             self.setWindowTitle(f"RadView — {self._patient_title()}")
             self._refresh_layers_panel()
@@ -262,12 +266,6 @@ class MainWindow(QMainWindow):
         volume, stack = self.volume, self.stack
         if volume is not None and stack is not None and volume.slices_loaded == volume.shape[0]:
             self.models.run_applicable(volume, stack.description)
-
-    def _go_to_finding(self, finding) -> None:
-        try:
-            self.area.go_to_marker(finding.id)
-        except KeyError:
-            self.area.go_to(np.array(finding.centre_lps_mm))
 
     # ----- overlays (the API the AI results use) --------------------------------------------
     def add_label_layer(self, layer: LabelLayer) -> None:
@@ -314,6 +312,8 @@ class MainWindow(QMainWindow):
         if not self.runner.wait_for_all(CLOSE_WAIT_MS):
             log.warning("background tasks still running %d ms after cancel at close", CLOSE_WAIT_MS)
         self.session.close_study()  # the draft is on disk before the window goes
+        if self.reading_mode.reading:  # keep the panels as they were before reading mode, not hidden
+            self.reading_mode.action_reading_mode()
         self.save_settings()
         super().closeEvent(event)
 
@@ -335,7 +335,8 @@ class MainWindow(QMainWindow):
             return lambda: self.view_commands.layout(argument)
         if kind == "tool":
             return lambda: self.view_commands.tool(Tool(argument))
-        owners = (self, self.view_commands, self.review_dock, self.exchange)
+        owners = (self, self.view_commands, self.review_dock, self.exchange, self.navigation, self.protocols,
+                  self.reading_mode)
         owner = next(o for o in owners if hasattr(o, f"action_{name}"))
         return getattr(owner, f"action_{name}")
 

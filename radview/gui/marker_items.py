@@ -62,7 +62,7 @@ class MarkerGraphics:
             pen.setCosmetic(True)
             pen.setWidthF(3.0 if marker.id == self.selected_id else 1.5)
             box.setPen(pen)
-            label.setText(marker.label)
+            label.setText(marker.caption)
             label.setColor(QColor(*marker.color))
             label.setPos(x - edge / 2, y - edge / 2)
 

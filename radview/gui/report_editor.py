@@ -43,6 +43,7 @@ class ReportEditor(QWidget):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status = QLabel("")
         self.status.setObjectName("reportStatus")
+        self.status.setWordWrap(True)  # "Preliminary — requires verification..." in a narrow column
         self.risk = QComboBox()
         self.risk.setObjectName("noduleRisk")
         self.risk.addItem("Nodule risk: low", "low")
@@ -72,7 +73,9 @@ class ReportEditor(QWidget):
             banner = QWidget()
             row = QHBoxLayout(banner)
             row.setContentsMargins(0, 0, 0, 0)
-            row.addWidget(QLabel("The findings changed since you edited this section."))
+            changed = QLabel("The findings changed since you edited this section.")
+            changed.setWordWrap(True)  # the report shares a narrow column beside the views
+            row.addWidget(changed, 1)
             use = QPushButton("Use new draft")
             use.setObjectName(f"usePending_{name}")
             use.clicked.connect(lambda _c=False, n=name: self.take_pending.emit(n))

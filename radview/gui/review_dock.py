@@ -7,7 +7,16 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QInputDialog, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QInputDialog,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from radview.core.review import ReviewStatus
 from radview.core.study_lock import StudyInUse
@@ -17,7 +26,9 @@ from radview.gui.findings_panel import FindingsPanel
 from radview.gui.session_view import SessionView
 from radview.gui.viewer_area import ViewerArea
 
-BUTTONS = ("accept_finding", "reject_finding", "edit_finding", "add_finding", "undo_review", "redo_review")
+BUTTONS = ("previous_finding", "next_finding", "accept_finding", "reject_finding",
+           "edit_finding", "add_finding", "undo_review", "redo_review")
+BUTTON_COLUMNS = 4  # two short rows keep the dock narrow beside the views
 
 
 class ReviewDock(QWidget):
@@ -29,9 +40,8 @@ class ReviewDock(QWidget):
         self.findings, self.session, self.area = findings, session, area
         self.progress = QLabel("No findings")
         self.progress.setObjectName("reviewProgress")
-        self._buttons = QHBoxLayout()
-        self._buttons.addWidget(self.progress)
-        self._buttons.addStretch(1)
+        self._buttons = QGridLayout()
+        self._buttons.setSpacing(2)
         # why a series shows no AI findings (not made for it, or images unlike the training data)
         self.ai_statements = QLabel()
         self.ai_statements.setObjectName("aiStatements")
@@ -40,6 +50,7 @@ class ReviewDock(QWidget):
         self.ai_statements.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.progress)
         layout.addLayout(self._buttons)
         layout.addWidget(self.ai_statements)
         layout.addWidget(findings, 1)
@@ -49,10 +60,11 @@ class ReviewDock(QWidget):
 
     def bind(self, actions: dict[str, QAction]) -> None:
         """Show the review actions as buttons (same keys, same handlers as the menu)."""
-        for name in BUTTONS:
+        for n, name in enumerate(BUTTONS):
             button = QToolButton()
-            button.setDefaultAction(actions[name])
-            self._buttons.addWidget(button)
+            button.setDefaultAction(actions[name])  # its short text (radview.gui.actions), keys in the tooltip
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self._buttons.addWidget(button, n // BUTTON_COLUMNS, n % BUTTON_COLUMNS)
         self._undo, self._redo = actions["undo_review"], actions["redo_review"]
         self._update_progress()
 

@@ -126,6 +126,7 @@ class SessionView(QObject):
             else:
                 self._area.add_label_layer(layer)
         self._recolour_markers()
+        self.changed.emit()  # the new flags' statuses (a restored review's) reach the layer list
 
     # ----- the reader's actions (the review dock and the menus call these) -------------------------
     def accept(self, finding_id: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QTransform
 
 from radview.core.measurements import Measurement, MeasurementKind, measurement_values
@@ -101,18 +101,19 @@ class SliceView(pg.GraphicsView):
         return self.plane_view.index
 
     # ----- content -----------------------------------------------------------------------
-    def set_volume(self, volume: Volume, header_text: str = "") -> None:
-        """Show `volume` (it may still be filling); starts on its first slice, fitted."""
+    def set_volume(self, volume: Volume, header_text: str = "", index: int | None = None) -> None:
+        """Show `volume` (it may still be filling), fitted, on slice `index` (default: the first
+        axial slice, the middle of a reformat)."""
         self.plane_view.set_volume(volume)
+        if index is not None:
+            self.plane_view.index = self.plane_view.clipped(index)
         self.header_text = header_text
         self.value_unit = volume.value_unit
         self.inverted = False
         m = self.plane_view.to_mm
         self.display_root.setTransform(QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], 0.0, 0.0))
         self.crosshair.colour_for(self.plane_view)
-        labels = self.layout_.edge_labels() if volume.has_patient_geometry else {}
-        for side in ("top", "bottom", "left", "right"):
-            self.corner.set(side, labels.get(side, ""))
+        self.corner.set_letters(self.layout_.edge_labels() if volume.has_patient_geometry else {})
         self.refresh()
         self.fit()
 
@@ -179,9 +180,19 @@ class SliceView(pg.GraphicsView):
 
     def centre_on(self, point_lps_mm: np.ndarray) -> None:
         """Pan (keeping the zoom) so a patient point sits in the middle of the view."""
+        self.show_region(point_lps_mm)
+
+    def show_region(self, point_lps_mm: np.ndarray, size_mm: float = 0.0, min_px: float = 0.0) -> None:
+        """Centre a patient point in the view; zoom in (never out) until something `size_mm`
+        across there spans at least `min_px` screen pixels, so a finding is seen, not searched for."""
+        if not self.layout_:
+            return
         x, y, _ = self.plane_view.lps_to_view(point_lps_mm)
-        rect = self.view_box.viewRect()
-        self.view_box.translateBy(x=x - rect.center().x(), y=y - rect.center().y())
+        rect, mm_per_px = self.view_box.viewRect(), self.view_box.viewPixelSize()[0]
+        scale = size_mm / min_px / mm_per_px if 0 < size_mm < min_px * mm_per_px else 1.0
+        width, height = rect.width() * scale, rect.height() * scale
+        # the whole range at once (not a pan, then a zoom): the point is the centre of what is shown
+        self.view_box.setRange(QRectF(x - width / 2, y - height / 2, width, height), padding=0)
 
     def refresh(self) -> None:
         """Repaint the current slice and everything on it (also as a progressive load fills)."""

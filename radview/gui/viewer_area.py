@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from radview.core.hanging_protocols import PANE_PLANES, STANDARD_PLANES, HangingProtocol
 from radview.core.measurements import Measurement
 from radview.core.overlays import LabelLayer, MarkerLayer
 from radview.core.planes import Plane
@@ -21,8 +22,15 @@ from radview.gui.view_pane import ViewPane
 from radview.viewer.model import LAYOUT_PANES, ViewerModel
 from radview.viewer.tools import Tool
 
-SLAB_MIP_MM = 10.0  # the 2x2 layout's fourth view: a 10 mm axial MIP, for nodule search
 CINE_FPS = 15
+MIN_FINDING_PX = 60  # "go to" shows a finding at least this many screen pixels across
+FINDING_ZOOM_MARGIN = 1.1  # and zooms a little past it, so rounding never leaves it under
+
+
+def pane_title(plane: Plane, slab_mm: float) -> str:
+    """What a pane's title bar calls its plane: "Axial", "Axial MIP 10 mm"."""
+    name = plane.value.capitalize()
+    return f"{name} MIP {slab_mm:.0f} mm" if slab_mm > 0 else name
 
 
 class ViewerArea(QWidget):
@@ -38,12 +46,14 @@ class ViewerArea(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = ViewerModel()
+        self.header_text = ""  # the patient and study lines of the corner text
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
-        specs = [(Plane.AXIAL, 0.0, "Axial"), (Plane.CORONAL, 0.0, "Coronal"), (Plane.SAGITTAL, 0.0, "Sagittal"),
-                 (Plane.AXIAL, SLAB_MIP_MM, f"Axial MIP {SLAB_MIP_MM:.0f} mm")]
-        self.panes = [ViewPane(SliceView(plane, slab), title) for plane, slab, title in specs]
+        specs = [PANE_PLANES[name] for name in STANDARD_PLANES]
+        # parented at once: a pane shown before the grid holds it would flash up as a window of
+        # its own and take the keyboard from the main window
+        self.panes = [ViewPane(SliceView(plane, slab), pane_title(plane, slab), self) for plane, slab in specs]
         for pane in self.panes:
             self._connect(pane.view)
         self._cine = QTimer(self)
@@ -82,13 +92,20 @@ class ViewerArea(QWidget):
         return [p.view for p in self._visible_panes()]
 
     # ----- series ------------------------------------------------------------------------
-    def show_volume(self, volume: Volume, header_text: str) -> None:
-        """Show a (possibly still loading) volume in every pane."""
+    def show_volume(self, volume: Volume, header_text: str, protocol: HangingProtocol | None = None) -> None:
+        """Show a (possibly still loading) volume in every pane, fitted; hung as `protocol` says
+        (the planes of the panes, the window, the slice each starts on) when one is given. The
+        caller sets the protocol's layout first. Each view paints once: the series opens at once."""
         self.stop_cine()
-        self.model.show_volume(volume)
+        self.model.show_volume(volume, protocol.window_for(volume) if protocol else None)
+        if protocol is not None:
+            self._set_planes(protocol.pane_planes(volume))
+            self.model.set_active(0)  # 1x1 shows the first pane's plane
+        self.header_text = header_text
         for pane in self.panes:
-            pane.view.window = self.window
-            pane.view.set_volume(volume, header_text)
+            view = pane.view
+            view.window = self.window
+            view.set_volume(volume, header_text, protocol.start_index(volume, view.plane) if protocol else None)
             pane.sync_range()
         self._arrange()
         self._push_overlays()
@@ -96,19 +113,32 @@ class ViewerArea(QWidget):
         self.window_changed.emit(self.window)
 
     def volume_grew(self) -> None:
-        """The loading volume has more slices: repaint what shows them."""
+        """The loading volume has more slices: repaint what shows them. A slab MIP waits for the
+        whole series: recomputing it at every step of the load would stall the window."""
         for view in self.views:
-            view.refresh()
+            if view.slab_mm <= 0:
+                view.refresh()
 
     def volume_complete(self) -> None:
         """Loading finished: the window may be final now (percentiles of the whole series)."""
         if self.volume and self.window.name == "Default":
             self.apply_window(WindowLevel(self.volume.window_width, self.volume.window_center, "Default"))
-        self.volume_grew()
+        for view in self.views:
+            view.refresh()
 
     # ----- layout ------------------------------------------------------------------------
     def set_layout(self, name: str) -> None:
         self.model.set_layout(name)
+
+    def _set_planes(self, planes: list[tuple[Plane, float]]) -> None:
+        """Put these (plane, slab mm) in the panes, in pane order; show_volume draws them."""
+        for pane, (plane, slab_mm) in zip(self.panes, planes, strict=False):
+            pane.view.plane_view.plane, pane.view.plane_view.slab_mm = plane, slab_mm
+            pane.title.setText(pane_title(plane, slab_mm))
+
+    def pane_planes(self) -> list[tuple[Plane, float]]:
+        """(plane, slab mm) of each pane, in pane order."""
+        return [(pane.view.plane, pane.view.slab_mm) for pane in self.panes]
 
     def _visible_panes(self) -> list[ViewPane]:
         if self.volume is not None and (self.volume.is_2d or not self.volume.has_patient_geometry):
@@ -121,12 +151,16 @@ class ViewerArea(QWidget):
 
     def _arrange(self) -> None:
         visible = self._visible_panes()
+        # a hidden pane is not repainted while a series loads: one coming into view catches up
+        appearing = [pane for pane in visible if not pane.isVisibleTo(self)]
         for pane in self.panes:
             self._grid.removeWidget(pane)
             pane.setVisible(pane in visible)
         columns = 2 if len(visible) == 4 else len(visible)
         for n, pane in enumerate(visible):
             self._grid.addWidget(pane, n // columns, n % columns)
+        for pane in appearing:
+            pane.view.refresh()
         for view in self.views:
             view.fit()
 
@@ -171,11 +205,12 @@ class ViewerArea(QWidget):
         for pane in self.panes:
             pane.view.set_focus(self.focus_lps_mm, move_slice=move_slices and pane.view is not source)
 
-    def go_to(self, point_lps_mm: np.ndarray) -> None:
-        """Centre every view on a patient point (a finding), on the slices through it."""
+    def go_to(self, point_lps_mm: np.ndarray, size_mm: float = 0.0) -> None:
+        """Centre every view on a patient point (a finding), on the slices through it; a finding
+        `size_mm` across is zoomed to at least MIN_FINDING_PX on screen."""
         self.set_focus(point_lps_mm)
         for view in self.views:
-            view.centre_on(point_lps_mm)
+            view.show_region(point_lps_mm, size_mm, MIN_FINDING_PX * FINDING_ZOOM_MARGIN)
 
     # ----- cine ----------------------------------------------------------------------------
     def toggle_cine(self) -> None:
@@ -225,7 +260,7 @@ class ViewerArea(QWidget):
         """Select a marker of the shown series and centre the views on it; KeyError if none."""
         marker = self.model.find_marker(marker_id)
         self.select_marker(marker_id)
-        self.go_to(marker.centre_lps_mm)
+        self.go_to(marker.centre_lps_mm, marker.size_mm)
 
     def series_measurements(self) -> list[Measurement]:
         return self.model.series_measurements()

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from radview.core.pacs import StudyRecord
 from radview.core.worklist import OVERDUE, WorklistEntry, study_datetime_utc, triage_order
@@ -55,10 +55,10 @@ class WorklistDock(QWidget):
         refresh.clicked.connect(self.refresh)
         triage.clicked.connect(self.show_entries)
         analyse.clicked.connect(self.analyse_new)
-        buttons = QHBoxLayout()
-        for button in (refresh, triage, analyse):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons = QGridLayout()  # two rows: the dock shares a narrow column with the study browser
+        buttons.addWidget(refresh, 0, 0)
+        buttons.addWidget(triage, 0, 1)
+        buttons.addWidget(analyse, 1, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(buttons)

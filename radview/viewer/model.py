@@ -52,10 +52,11 @@ class ViewerModel:
         return self.volume.series_instance_uid if self.volume else ""
 
     # ----- the series, layout, window, tool, crosshair ------------------------------------------
-    def show_volume(self, volume: Volume) -> None:
-        """A new series: its default window, no crosshair or selected measurement yet."""
+    def show_volume(self, volume: Volume, window: WindowLevel | None = None) -> None:
+        """A new series: its default window (or `window`, a hanging protocol's preset), no crosshair
+        or selected measurement yet."""
         self.volume = volume
-        self.window = WindowLevel(volume.window_width or 400, volume.window_center or 40, "Default")
+        self.window = window or WindowLevel(volume.window_width or 400, volume.window_center or 40, "Default")
         self.focus_lps_mm = None
         self.selected_measurement = None
         self.volume_changed.emit(volume)

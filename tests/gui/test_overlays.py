@@ -40,6 +40,7 @@ def test_mask_is_painted_exactly_on_its_voxels(ct_window, qtbot):
     """A mask made from the image (HU > -400) must cover exactly the pixels the image shows above
     -400 HU, in axial, coronal (anisotropic) and sagittal views, zoomed so a voxel spans pixels."""
     w = ct_window
+    w.actions_["layout_1x3"].trigger()  # tall panes: each zoomed view holds both sides of the threshold
     volume = w.volume
     threshold = -400
     layer = LabelLayer("body", volume.series_instance_uid, (volume.voxels > threshold).astype(np.uint8),

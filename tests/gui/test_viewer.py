@@ -27,7 +27,7 @@ def test_open_shows_study_and_corner_text(ct_window, demo_study):
     axial = w.area.panes[0].view
     text = axial.corner_texts()
     assert text["tl"].startswith("PHANTOM")
-    assert "Im 1/200" in text["tr"]
+    assert "Im 200/200" in text["tr"]  # the chest CT protocol: the top of the chest (slice 200 is the highest)
     assert (text["left"], text["right"], text["top"], text["bottom"]) == ("R", "L", "A", "P")
     coronal, sagittal = w.area.panes[1].view, w.area.panes[2].view
     assert (coronal.corner_texts()["top"], coronal.corner_texts()["right"]) == ("S", "L")
@@ -42,6 +42,7 @@ def test_keys_scroll_and_presets(ct_window, qtbot):
     axial = w.area.panes[0].view
     w.area.setFocus()
     qtbot.waitUntil(lambda: w.area.hasFocus())
+    QTest.keyClick(w.area, Qt.Key.Key_Home)
     QTest.keyClick(w.area, Qt.Key.Key_Down)
     QTest.keyClick(w.area, Qt.Key.Key_Down)
     assert axial.index == 2 and "Im 3/200" in axial.corner_texts()["tr"]
@@ -67,6 +68,7 @@ def test_wheel_scrolls_and_right_drag_windows(ct_window, qtbot):
     w = ct_window
     axial = w.area.panes[0].view
     before = axial.window
+    axial.set_index(0)
     axial.view_box.scrolled.emit(5)
     assert axial.index == 5
     axial._drag_window(40.0, -20.0)  # right drag: wider window, lower level
@@ -94,6 +96,7 @@ def test_crosshair_links_views_in_patient_space(ct_window, qtbot):
 def test_cine_plays(ct_window, qtbot):
     w = ct_window
     axial = w.area.panes[0].view
+    axial.set_index(0)
     w.actions_["cine"].trigger()
     qtbot.wait(400)
     w.actions_["cine"].trigger()

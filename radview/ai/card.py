@@ -18,11 +18,13 @@ from radview.core.findings import FindingKind
 
 CARD_FILE = "model.json"
 TASKS = ("segmentation", "detection")
-NORMALISATIONS = ("ct_window", "zscore", "percentile")
+NORMALISATIONS = ("ct_window", "zscore", "percentile", "bundle")  # bundle: an imported bundle's own steps
 # what turns the network's output into findings (radview.ai.engine.POSTPROCESSORS), and the kind of
 # finding each makes: a card names its own, so a site's retrained model under a new id still runs
 POSTPROCESSING_KINDS = {"lung_nodules_ct": FindingKind.NODULE_CT, "lung_nodules_radiograph": FindingKind.NODULE_RADIOGRAPH,
-                        "brain_tumour": FindingKind.LESION_VOLUME}
+                        "brain_tumour": FindingKind.LESION_VOLUME,
+                        # imported MONAI bundles (radview.ai.bundle_findings): segments, and boxes as nodules
+                        "bundle_segmentation": FindingKind.LESION_VOLUME, "bundle_detection": FindingKind.NODULE_CT}
 
 
 class CardError(Exception):
@@ -88,6 +90,16 @@ class ModelCard:
     def finding_value(self) -> int:
         """The label value of the finding (the highest output value), not the organ around it."""
         return max(o.value for o in self.outputs)
+
+    @property
+    def is_bundle(self) -> bool:
+        """An imported MONAI bundle (radview.ai.bundle_import), run by radview.ai.bundle_engine."""
+        return self.architecture == "monai.bundle"
+
+    @property
+    def has_input_check(self) -> bool:
+        """False for a model with no input-conformance check (an imported one: its card says why)."""
+        return self.conformance.get("method") != "none"
 
     def label(self, value: int) -> OutputLabel:
         return next(o for o in self.outputs if o.value == value)

@@ -78,6 +78,20 @@ _CONFORMANCE = {
 }
 
 
+BUNDLE_ARCHITECTURE = "monai.bundle"
+_IS_BUNDLE = {"properties": {"architecture": {"properties": {"name": {"const": BUNDLE_ARCHITECTURE}}}}}
+# an imported bundle's card (radview.ai.bundle_card): its network spec and steps are checked by the
+# bundle allow-lists (radview.ai.bundle_allowlist), and it states that it has no input check
+_BUNDLE_CARD = {
+    "required": ["bundle"],
+    "properties": {"architecture": {"properties": {"args": {"type": "object", "required": ["class", "args"]}}},
+                   "bundle": {"type": "object", "required": ["preprocessing", "inferer", "postprocessing", "source"]},
+                   "conformance": {"type": "object", "required": ["method", "reason"],
+                                   "properties": {"method": {"const": "none"}, "reason": {"type": "string"}}}},
+}
+_OWN_CARD = {"properties": {"architecture": {"properties": {"args": _UNET_ARGS}}, "conformance": _CONFORMANCE}}
+
+
 def card_schema(tasks: tuple[str, ...], normalisations: tuple[str, ...], postprocessing: tuple[str, ...]) -> dict:
     """The JSON Schema of model.json; the enums come from radview.ai.card, which owns them."""
     return {
@@ -126,7 +140,7 @@ def card_schema(tasks: tuple[str, ...], normalisations: tuple[str, ...], postpro
                 "required": ["name", "args"],
                 # the name is checked against radview.ai.networks.ARCHITECTURES by the registry;
                 # the arguments are monai.UNet's, the one architecture there is
-                "properties": {"name": _NAME, "args": _UNET_ARGS},
+                "properties": {"name": _NAME, "args": {"type": "object"}},
             },
             "postprocessing": {"enum": list(postprocessing)},
             "outputs": {"type": "array", "minItems": 1, "maxItems": MAX_OUTPUTS, "items": _OUTPUT},
@@ -139,8 +153,10 @@ def card_schema(tasks: tuple[str, ...], normalisations: tuple[str, ...], postpro
             "intended_use": {"type": "string"},
             "limitations": {"type": "string"},
             "notice": {"type": "string"},
-            "conformance": _CONFORMANCE,
+            "conformance": {"type": "object"},
+            "bundle": {"type": "object"},
         },
+        "if": _IS_BUNDLE, "then": _BUNDLE_CARD, "else": _OWN_CARD,
     }
 
 
@@ -263,6 +279,12 @@ def consistency_problem(raw: dict) -> str | None:
     """What the schema cannot state: the fields that must agree with each other. `raw` has passed
     the schema, so every field read here exists with its type."""
     args, model_input = raw["architecture"]["args"], raw["input"]
+    bundle = raw["architecture"]["name"] == BUNDLE_ARCHITECTURE
+    if bundle != (model_input["normalisation"]["method"] == "bundle"):
+        return "input.normalisation.method 'bundle' goes with architecture.name 'monai.bundle' only, and only it"
+    if bundle:
+        values = [out["value"] for out in raw["outputs"]]
+        return "outputs should have a different value each" if len(set(values)) != len(values) else None
     context = model_input.get("context_slices", 0)
     if args["in_channels"] != 2 * context + 1:  # the engine stacks the slice and its context as channels
         return (f"architecture.args.in_channels should be {2 * context + 1} "

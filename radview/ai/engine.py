@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from radview.ai.card import ModelCard
-from radview.ai.conformance import UNLIKE_TRAINING, ConformanceResult, check_conformance
+from radview.ai.conformance import UNLIKE_TRAINING, ConformanceResult, check_conformance, judge, layer_features, screen_input
+from radview.ai.conformance_capture import FeatureCapture, reads_inference_pass
 from radview.ai.input_spec import Mismatch
 from radview.ai.nodules import nodule_findings
 from radview.ai.postprocess import brain_tumour_findings
@@ -100,8 +101,10 @@ def run_model(
 ) -> ModelResult:
     """Run `card`'s model on `volume`; the findings carry the model id, version and codes.
 
-    The card's input-conformance check runs first, on a sample of slices: an image unlike the
-    training data gets no findings (an all-zero label map) and the result says why.
+    The card's input-conformance check runs on a sample of slices: an image unlike the training
+    data gets no findings (an all-zero label map) and the result says why. Its cheap screen runs
+    first; its encoder features come from the inference pass itself where that pass computes
+    them unchanged (radview.ai.conformance_capture), else from a pass of its own before it.
     cpu_threads: torch's thread count on the CPU (the window leaves itself a core).
     mismatches: the card's input rules the series breaks, when the reader ran the model by hand.
     """
@@ -113,6 +116,8 @@ def run_model(
         torch.set_num_threads(cpu_threads)
     notes: list[str] = []
     timings: dict[str, float] = {}
+    if card.is_bundle:  # an imported MONAI bundle: its own steps (radview.ai.bundle_engine)
+        return _run_bundle(card, volume, device, progress, cancel, mismatches)
     with _device_lock:
         start = time.perf_counter()
         conformance = _cannot_prepare(card, volume)
@@ -120,28 +125,44 @@ def run_model(
         network = _network(card, device)
         timings["preprocess_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        conformance = conformance or check_conformance(network, card, inputs, device)
+        capture = None
+        if conformance is None:
+            indices, stats, conformance = screen_input(card, inputs)
+        if conformance is None and reads_inference_pass(card, inputs, device):
+            capture = FeatureCapture(network, card, indices)  # judged after the pass, from its features
+        elif conformance is None:
+            conformance = judge(card, inputs, indices, stats,
+                                layer_features(network, card, card.conformance["layers"], inputs, indices, device))
         timings["input_check_s"] = time.perf_counter() - start
-        if not conformance.passed:
-            log.info("%s withheld on series %s: %s", card.id, volume.series_instance_uid, conformance.reason)
-            empty = np.zeros(volume.shape, np.uint8)
-            return ModelResult(card, [], empty, device, _rounded(timings), notes, {}, conformance, list(mismatches or []))
+        if conformance is not None and not conformance.passed:
+            return _withheld(card, volume, device, timings, notes, conformance, mismatches)
         start = time.perf_counter()
-        while True:
-            try:
-                autocast = torch.float16 if device == "cuda" else None
-                labels, confidence = predict_labels(network, card, inputs, device, batch_size, progress, cancel, autocast)
-                break
-            except torch.cuda.OutOfMemoryError:
-                torch.cuda.empty_cache()
-                if batch_size > 1:
-                    batch_size //= 2
-                    notes.append(f"GPU out of memory: retried with batch {batch_size}")
-                else:
-                    device = "cpu"
-                    network = _network(card, device)
-                    notes.append("GPU out of memory even with batch 1: ran on the CPU instead")
+        try:
+            while True:
+                try:
+                    autocast = torch.float16 if device == "cuda" else None
+                    labels, confidence = predict_labels(network, card, inputs, device, batch_size, progress, cancel,
+                                                        autocast, capture)
+                    break
+                except torch.cuda.OutOfMemoryError:
+                    torch.cuda.empty_cache()
+                    if batch_size > 1:
+                        batch_size //= 2
+                        notes.append(f"GPU out of memory: retried with batch {batch_size}")
+                    else:
+                        device = "cpu"
+                        network = _network(card, device)
+                        notes.append("GPU out of memory even with batch 1: ran on the CPU instead")
+        finally:
+            if capture is not None:
+                capture.close()
         timings["inference_s"] = time.perf_counter() - start
+        if capture is not None:
+            start = time.perf_counter()
+            conformance = judge(card, inputs, indices, stats, capture.features())
+            timings["input_check_s"] += time.perf_counter() - start
+            if not conformance.passed:  # the pass is done, but its labels are not shown
+                return _withheld(card, volume, device, timings, notes, conformance, mismatches)
     start = time.perf_counter()
     findings, label_map, scores = POSTPROCESSORS[card.postprocessing](card, volume, labels, confidence)
     timings["postprocess_s"] = time.perf_counter() - start
@@ -149,8 +170,34 @@ def run_model(
                        list(mismatches or []))
 
 
+def _withheld(card: ModelCard, volume: Volume, device: str, timings: dict[str, float], notes: list[str],
+              conformance: ConformanceResult, mismatches: list[Mismatch] | None) -> ModelResult:
+    """The result of a run whose input failed the check: no findings, an all-zero label map."""
+    log.info("%s withheld on series %s: %s", card.id, volume.series_instance_uid, conformance.reason)
+    empty = np.zeros(volume.shape, np.uint8)
+    return ModelResult(card, [], empty, device, _rounded(timings), notes, {}, conformance, list(mismatches or []))
+
+
+def _run_bundle(card: ModelCard, volume: Volume, device: str, progress: ProgressCallback | None,
+                cancel: CancelToken | None, mismatches: list[Mismatch] | None) -> ModelResult:
+    """An imported bundle's run: no input check exists for it, and the result says so."""
+    from radview.ai.bundle_engine import no_input_check, run_bundle
+
+    conformance = _cannot_prepare(card, volume)
+    if conformance is not None:
+        return _withheld(card, volume, device, {}, [], conformance, mismatches)
+    with _device_lock:
+        findings, label_map, timings = run_bundle(card, _network(card, device), volume, device, progress, cancel)
+    return ModelResult(card, findings, label_map, device, _rounded(timings), [], {}, no_input_check(card),
+                       list(mismatches or []))
+
+
 def check_input(card: ModelCard, volume: Volume, device_setting: str = "auto") -> ConformanceResult:
     """The card's input check alone on `volume` (no inference): `radview inputs` reports it."""
+    if card.is_bundle:
+        from radview.ai.bundle_engine import no_input_check
+
+        return _cannot_prepare(card, volume) or no_input_check(card)
     warm_up()
     device = choose_device(device_setting)
     with _device_lock:

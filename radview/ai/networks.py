@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ARCHITECTURES = ("monai.UNet",)
+ARCHITECTURES = ("monai.UNet", "monai.bundle")  # monai.bundle: an imported bundle's allow-listed network
 
 
 def build_network(name: str, args: dict[str, Any]):
@@ -18,6 +18,14 @@ def build_network(name: str, args: dict[str, Any]):
     """
     if name not in ARCHITECTURES:
         raise ValueError(f"unknown architecture '{name}' (known: {', '.join(ARCHITECTURES)})")
+    if name == "monai.bundle":  # checked against radview.ai.bundle_allowlist again before it is built
+        from radview.ai.bundle_allowlist import build_from_spec
+        from radview.ai.bundle_config import BundleRefused
+
+        try:
+            return build_from_spec(args, "architecture.args")
+        except BundleRefused as exc:
+            raise ValueError(f"{name}: {exc}") from exc
     from monai.networks.nets import UNet
 
     allowed = {"spatial_dims", "in_channels", "out_channels", "channels", "strides", "num_res_units", "norm", "dropout"}

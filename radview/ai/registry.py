@@ -45,6 +45,13 @@ def shipped_model_folders() -> list[Path]:
     return [c for c in candidates if c is not None and c.is_dir()]
 
 
+def imported_models_folder() -> Path:
+    """Where `radview models import` puts the bundles a site imports (under the user data dir)."""
+    from radview.user_dirs import imported_models_dir
+
+    return imported_models_dir()
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file (cached by path, mtime and size)."""
     stat = path.stat()
@@ -118,6 +125,11 @@ def check_package(folder: Path) -> ModelCard:
         raise CardError(f"{card.weights_path}: only .safetensors weights are loaded (never pickles)")
     _check_file(card.weights_path, card.weights_sha256, "weights")
     validate_applies_to(card)
+    if card.is_bundle:  # an imported bundle: its steps re-checked against the allow-lists; no input check to load
+        from radview.ai.bundle_engine import checked_pipeline
+
+        checked_pipeline(card)
+        return card
     if not card.conformance:
         # a model that cannot tell an image unlike its training data would show findings on anything
         raise CardError(f"{card.path}: the card has no input-conformance check, so the model is not run "
@@ -154,7 +166,7 @@ def _checked(folder: Path) -> ModelCard | RefusedModel:
 def find_models(extra_folders: list[str] | None = None) -> tuple[list[ModelCard], list[RefusedModel]]:
     """Every model package found: (usable cards, refused folders with reasons). Ids are unique:
     a site folder listed in the settings wins over a shipped model of the same id."""
-    roots = [Path(f) for f in (extra_folders or [])] + shipped_model_folders()
+    roots = [Path(f) for f in (extra_folders or [])] + shipped_model_folders() + [imported_models_folder()]
     cards: dict[str, ModelCard] = {}
     refused: list[RefusedModel] = []
     for root in roots:

@@ -34,6 +34,7 @@ class ModelRun:
     threshold: float | None = None  # the card's limit for it
     profile_score: float | None = None  # the input check's intensity-profile distance
     profile_threshold: float | None = None  # the card's limit for it
+    input_check: bool = True  # False: the model has no input check (an imported bundle); `reason` says why
 
     @property
     def key(self) -> str:
@@ -53,6 +54,8 @@ class ModelRun:
         if self.outcome is RunOutcome.INPUT_REFUSED:
             return f"{model} on {self.series_label}: {self.reason}."
         hand = f" Run by hand by the reader although {self.reason}." if self.by_hand else ""
+        if not self.input_check:
+            return f"{model} on {self.series_label}: {self.finding_count} finding(s); {self.reason}.{hand}"
         return f"{model} on {self.series_label}: {self.finding_count} finding(s); the input check passed.{hand}"
 
     def to_dict(self) -> dict:

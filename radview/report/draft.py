@@ -169,7 +169,7 @@ def draft_sections(data: DraftInput) -> dict[str, str]:
     findings += [f"No AI findings are shown for {r.series_label}: the images are unlike the data {r.model_id} was "
                  "trained on (see AI assistance); this is not a negative result." for r in refused]
     ai = [f"{m.id} version {m.version}. {m.notice}".strip() for m in data.models]
-    ai += [r.statement() for r in data.model_runs if r.withheld or r.by_hand]
+    ai += [r.statement() for r in data.model_runs if r.withheld or r.by_hand or not r.input_check]
     if data.accepted_unseen_by:
         who = " and ".join(data.accepted_unseen_by)
         share = "The AI findings above were" if data.accepted_unseen == len(data.accepted) else \

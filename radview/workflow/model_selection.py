@@ -69,6 +69,11 @@ def run_record(result, volume: Volume) -> ModelRun:
         return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume),
                         RunOutcome.INPUT_REFUSED, check.reason, 0, bool(result.mismatches), **measured)
     reason = describe(result.mismatches) if result.mismatches else (check.reason if check else "")
+    if not card.has_input_check:  # an imported model: every record says that no input check exists
+        reason = check.reason if check else ""
+        by_hand = f" (run by hand although {describe(result.mismatches)})" if result.mismatches else ""
+        return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume), RunOutcome.FINDINGS,
+                        reason + by_hand, len(result.findings), False, input_check=False)
     return ModelRun(card.id, card.version, volume.series_instance_uid, volume_label(volume), RunOutcome.FINDINGS,
                     reason, len(result.findings), bool(result.mismatches), **measured)
 

@@ -7,11 +7,12 @@ import argparse
 import sys
 
 from radview import __version__
-from radview.commands import (analyze, anonymize, audit, bench, convert, demo, doctor, evaluate, info, inputs, models,
-                              pacs, train)
+from radview.commands import (analyze, anonymize, audit, batch, bench, convert, demo, doctor, evaluate, info, inputs,
+                              models, monitor, pacs, train)
 from radview.core.study_lock import StudyInUse
 
-COMMAND_MODULES = (demo, info, convert, models, train, evaluate, analyze, anonymize, pacs, doctor, inputs, audit, bench)
+COMMAND_MODULES = (demo, info, convert, models, train, evaluate, analyze, batch, anonymize, pacs, doctor, inputs, audit,
+                   monitor, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +44,8 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "inputs", "anonymize", "pacs", "doctor", "audit", "bench"}
+COMMANDS = {"demo", "info", "convert", "models", "train", "evaluate", "analyze", "inputs", "anonymize", "pacs", "doctor", "audit", "bench",
+            "batch", "monitor"}
 
 
 def main(argv: list[str] | None = None) -> int:

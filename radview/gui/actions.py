@@ -85,6 +85,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("delete_measurement", "&Tools", "Delete Measurement", ("Del", "Backspace"), "Delete the selected measurement"),
     ActionSpec("run_models", "&AI", "&Run AI on This Series", ("Ctrl+R",), "Run the models that apply to the shown series (results are suggestions to verify)"),
     ActionSpec("run_model_by_hand", "&AI", "Run a &Model by Hand...", ("Ctrl+Shift+R",), "Every model, whether it was made for the shown series and why not; run one after a warning"),
+    ActionSpec("monitoring", "&AI", "AI Mo&nitoring...", ("Ctrl+Alt+M",), "How readers accept, edit or reject each model version's findings, and their agreement (from the audit logs)"),
     ActionSpec("previous_finding", "&Review", "&Previous Finding", ("Shift+N", "["), "Go to the finding above in the list, centred and zoomed in every view", short="◀ Prev"),
     ActionSpec("next_finding", "&Review", "&Next Finding", ("N", "]"), "Go to the finding below in the list, centred and zoomed in every view", short="Next ▶"),
     ActionSpec("accept_finding", "&Review", "&Accept Finding", ("A",), "Accept the selected finding into the report", short="Accept"),

@@ -40,6 +40,7 @@ from radview.gui.model_runs import ModelRuns
 from radview.gui.reading_mode import ReadingMode, arrange_docks
 from radview.gui.report_editor import ReportEditor
 from radview.gui.review_dock import ReviewDock
+from radview.gui.monitor_dialog import MonitorDialog
 from radview.gui.shortcuts_dialog import ShortcutsDialog
 from radview.gui.study_browser import StudyBrowser, patient_name
 from radview.gui.session_view import SessionView
@@ -368,6 +369,9 @@ class MainWindow(QMainWindow):
 
     def action_shortcuts(self) -> None:
         ShortcutsDialog(self).open()
+
+    def action_monitoring(self) -> None:
+        MonitorDialog(data_dir(), self.runner, self).open()
 
     def action_about(self) -> None:
         show_about(self, self.settings, self.settings_path, self.runner)

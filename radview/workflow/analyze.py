@@ -8,6 +8,7 @@ audit log also go to the study's workspace, as the window keeps them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 from radview.core.progress import CancelToken, ProgressCallback, report
 from radview.core.review import Review
 from radview.core.strict_json import dumps
-from radview.core.study_index import Study
+from radview.core.study_index import Study, StudyIndex
 from radview.core.study_lock import StudyInUse
 from radview.core.workspace import study_folder_name
 from radview.report.document import report_html
@@ -41,6 +42,22 @@ class StudyOutput:
     skipped: bool = False
 
 
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """How every study is analysed (the command's options); the same for analyze and batch."""
+
+    accept_all: bool = False
+    reader: str = ""
+    nodule_risk: str | None = None
+    device: str = "auto"
+    institution: str = ""
+    page_size: str = "A4"
+    dicom: bool = False
+    documents: bool = True
+    lock_wait_s: float = LOCK_WAIT_S
+    cpu_threads: int | None = None  # torch's threads on the CPU (batch: the cores shared among its workers)
+
+
 def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, reader: str = "",
             nodule_risk: str | None = None, device: str = "auto", model_folders: list[str] | None = None,
             institution: str = "", page_size: str = "A4", dicom: bool = False, documents: bool = True,
@@ -61,40 +78,17 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
         skipped = "; ".join(f"{s.path}: {s.reason}" for s in index.skipped[:5]) if index.skipped else ""
         raise FileNotFoundError(f"{path}: no DICOM images found{' (' + skipped + ')' if skipped else ''}")
     cards, refused = find_models(model_folders)
+    options = AnalyzeOptions(accept_all, reader, nodule_risk, device, institution, page_size, dicom, documents, lock_wait_s)
     outputs = []
     for n, study in enumerate(studies):
         folder = Path(out) if len(studies) == 1 else Path(out) / study_folder_name(study.workspace_id)
         try:
-            session = StudySession(index, study, data_root, reader or "radview analyze", purpose="radview analyze",
-                                   lock_timeout_s=lock_wait_s)
+            output = analyze_study(index, study, folder, data_root, cards, options, [r.reason for r in refused],
+                                   progress, (n, len(studies)), cancel, raise_unreadable=len(studies) == 1)
         except StudyInUse as busy:
             if len(studies) == 1:
                 raise
-            outputs.append(StudyOutput(study.study_instance_uid, folder, 0, 0, 0, notes=[f"skipped: {busy}"], skipped=True))
-            continue
-        with session:
-            notes = [f"model refused: {r.reason}" for r in refused]
-            notes += [session.restore_problem] if session.restore_problem else []
-            failed = _run_models(session, cards, device, notes, progress, (n, len(studies)), cancel)
-            if failed and not session.context.volumes and len(studies) == 1:
-                raise failed[0]  # nothing of the study could be read: the loader's message is the answer
-            if session.report.signed:
-                notes.append(f"the report (version {session.report.version}) is signed; its PDF is written as signed, unchanged")
-            else:
-                if nodule_risk is not None:
-                    session.set_nodule_risk(nodule_risk)
-                if accept_all:
-                    session.accept_all(ACCEPT_ALL)
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_findings_json(folder / "findings.json", study, session.review, accept_all)
-            output = StudyOutput(study.study_instance_uid, folder, len(session.review.items),
-                                 len(session.review.accepted()), 0, notes=notes)
-            if documents:
-                (folder / "report.html").write_text(report_html(session.report), encoding="utf-8")
-                output.pdf_pages = export_pdf(session, folder / "report.pdf", institution, page_size)
-                if dicom:
-                    results = export_dicom(session, folder / "dicom", folder / "report.pdf", institution)
-                    output.dicom_files, output.notes = results.files, notes + results.notes
+            output = StudyOutput(study.study_instance_uid, folder, 0, 0, 0, notes=[f"skipped: {busy}"], skipped=True)
         outputs.append(output)
         report(progress, n + 1, len(studies), f"study {n + 1} of {len(studies)} written")
     if index.skipped and outputs:
@@ -104,8 +98,48 @@ def analyze(path: Path, out: Path, data_root: Path, accept_all: bool = False, re
     return outputs
 
 
-def _run_models(session: StudySession, cards: list, device: str, notes: list[str], progress: ProgressCallback | None,
-                study_of: tuple[int, int], cancel: CancelToken | None) -> list[Exception]:
+def analyze_study(index: StudyIndex, study: Study, folder: Path, data_root: Path, cards: list, options: AnalyzeOptions,
+                  refused: list[str] | None = None, progress: ProgressCallback | None = None,
+                  study_of: tuple[int, int] = (0, 1), cancel: CancelToken | None = None,
+                  raise_unreadable: bool = False, on_session: Callable[[StudySession], None] | None = None) -> StudyOutput:
+    """One study of `index` as one StudySession: its models, the review rule, findings.json and,
+    with options.documents, report.html / report.pdf (and DICOM results) in `folder`.
+
+    StudyInUse when another program holds the study longer than options.lock_wait_s.
+    raise_unreadable: when no series of the study could be read, raise the loader's error.
+    on_session: called with the open session before it closes (batch reads its review there)."""
+    session = StudySession(index, study, data_root, options.reader or "radview analyze", purpose="radview analyze",
+                           lock_timeout_s=options.lock_wait_s)
+    with session:
+        notes = [f"model refused: {reason}" for reason in refused or []]
+        notes += [session.restore_problem] if session.restore_problem else []
+        failed = _run_models(session, cards, options, notes, progress, study_of, cancel)
+        if failed and not session.context.volumes and raise_unreadable:
+            raise failed[0]  # nothing of the study could be read: the loader's message is the answer
+        if session.report.signed:
+            notes.append(f"the report (version {session.report.version}) is signed; its PDF is written as signed, unchanged")
+        else:
+            if options.nodule_risk is not None:
+                session.set_nodule_risk(options.nodule_risk)
+            if options.accept_all:
+                session.accept_all(ACCEPT_ALL)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_findings_json(folder / "findings.json", study, session.review, options.accept_all)
+        output = StudyOutput(study.study_instance_uid, folder, len(session.review.items),
+                             len(session.review.accepted()), 0, notes=notes)
+        if options.documents:
+            (folder / "report.html").write_text(report_html(session.report), encoding="utf-8")
+            output.pdf_pages = export_pdf(session, folder / "report.pdf", options.institution, options.page_size)
+            if options.dicom:
+                results = export_dicom(session, folder / "dicom", folder / "report.pdf", options.institution)
+                output.dicom_files, output.notes = results.files, notes + results.notes
+        if on_session is not None:
+            on_session(session)
+    return output
+
+
+def _run_models(session: StudySession, cards: list, options: AnalyzeOptions, notes: list[str],
+                progress: ProgressCallback | None, study_of: tuple[int, int], cancel: CancelToken | None) -> list[Exception]:
     """Every series of the study at its reading stack (a 2D series: its first image), with the
     models made for it. A series that cannot be loaded is named in the notes; the others go on."""
     from radview.dicom.load import LoadError
@@ -122,9 +156,9 @@ def _run_models(session: StudySession, cards: list, device: str, notes: list[str
             failed.append(error)
             continue
         session.add_series(series, volume)
-        for request in session.plan_models(cards, volume, device):
+        for request in session.plan_models(cards, volume, options.device):
             report(progress, *study_of, f"{request.model_id} on series {series.series_number}")
-            output = session.run(request, cancel=cancel)
+            output = session.run(request, cancel=cancel, cpu_threads=options.cpu_threads)
             if output is not None:
                 notes += output.result.notes
                 if output.run.withheld:

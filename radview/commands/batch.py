@@ -9,6 +9,12 @@ from radview.commands.terminal import TerminalProgressBar, user_settings
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:  # the packaged workstation application leaves Dask out
+        print("radview batch needs Dask, which this installation lacks (the packaged application leaves it out): "
+              "install RadView from source with pip on the machine that runs the batch (README: Batch analysis on Dask)")
+        return 2
     from radview.user_dirs import data_dir
     from radview.workflow.analyze import AnalyzeOptions
     from radview.workflow.batch import run_batch

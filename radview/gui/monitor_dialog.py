@@ -57,7 +57,10 @@ class MonitorDialog(QDialog):
             from radview.workflow.monitor_report import figure_png, figures
 
             report = monitor(data_root, check=lambda path: verify_audit_log(path).problems)
-            return report, [(spec["title"], figure_png(spec)) for spec in figures(report)]
+            try:
+                return report, [(spec["title"], figure_png(spec)) for spec in figures(report)]
+            except ImportError:  # the packaged application leaves matplotlib out: the figures as numbers only
+                return report, []
 
         runner.run("AI monitoring", work, self.show_report,
                    lambda error: self.summary.setText(f"The monitoring could not be computed: {readable(error)}"),

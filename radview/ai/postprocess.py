@@ -98,6 +98,14 @@ def _head_midline_x_mm(volume: Volume) -> float:
     return float(volume.voxel_to_patient_mm(middle)[0])
 
 
+def confident_enough(card: ModelCard, mean_confidence: float, volume_ml: float) -> bool:
+    """A component is kept at the card's min_confidence, or at any confidence from its
+    keep_volume_ml up: a large tumour's uncertain margin lowers its mean, and no false region
+    on the validation seeds came near that size (the card's thresholds_note)."""
+    large = volume_ml >= card.thresholds.get("keep_volume_ml", float("inf"))
+    return large or mean_confidence >= card.thresholds.get("min_confidence", 0.0)
+
+
 def brain_tumour_findings(
     card: ModelCard, volume: Volume, labels: np.ndarray, tumour_probability: np.ndarray
 ) -> tuple[list[Finding], np.ndarray]:
@@ -119,7 +127,7 @@ def brain_tumour_findings(
         box = boxes[n]  # every per-component step works inside its bounding box, not the volume
         component = components[box] == n + 1
         score = float(tumour_probability[box][component].astype(np.float32).mean())
-        if score < card.thresholds.get("min_confidence", 0.0):
+        if not confident_enough(card, score, volume_ml):
             continue
         centre_voxel = (np.argwhere(component) + [s.start for s in box]).mean(axis=0)
         centre = volume.voxel_to_patient_mm(centre_voxel)

@@ -111,6 +111,7 @@ def diagnose_miss(card: ModelCard, volume: Volume, reference: np.ndarray) -> dic
     from scipy import ndimage
 
     from radview.ai.engine import input_scale
+    from radview.ai.postprocess import confident_enough
     from radview.ai.predict import SliceInputs, predict_labels
     from radview.ai.registry import load_network
 
@@ -129,10 +130,13 @@ def diagnose_miss(card: ModelCard, volume: Volume, reference: np.ndarray) -> dic
     mean_confidence = float(confidence[component].astype(np.float32).mean())
     detail = {"labelled_share": share, "component_ml": volume_ml, "component_mean_confidence": mean_confidence}
     seen = f"labelled ({share:.0%} of its voxels; the component {volume_ml:.2f} mL, mean confidence {mean_confidence:.3f})"
-    for rule, value, limit in (("min_volume_ml", volume_ml, card.thresholds.get("min_volume_ml", 0.0)),
-                               ("min_confidence", mean_confidence, card.thresholds.get("min_confidence", 0.0))):
-        if value < limit:
-            return {**detail, "dropped_by": rule, "why": f"{seen}; dropped by {rule}: {value:.3g} < {limit:g}"}
+    min_volume = card.thresholds.get("min_volume_ml", 0.0)
+    if volume_ml < min_volume:
+        return {**detail, "dropped_by": "min_volume_ml", "why": f"{seen}; dropped by min_volume_ml: {volume_ml:.3g} < {min_volume:g}"}
+    if not confident_enough(card, mean_confidence, volume_ml):
+        limit = card.thresholds.get("min_confidence", 0.0)
+        return {**detail, "dropped_by": "min_confidence",
+                "why": f"{seen}; dropped by min_confidence: {mean_confidence:.3g} < {limit:g}"}
     return {**detail, "dropped_by": None, "why": f"{seen} and kept: the segmentation overlaps it poorly"}
 
 

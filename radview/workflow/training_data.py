@@ -86,7 +86,8 @@ def _chest_ct_case(ct, patient: str) -> Case:
 # Hard-case phantoms, for evaluation only, never for training, validation, the input check's
 # limits or the card's test (hard_seeds checks the recipe): chest CT (radview.demo.nodule_cases),
 # radiographs (radview.demo.radiograph_cases) and brain MR (radview.demo.tumour_cases). Each
-# model has its own held-out range; no card's recipe uses 3000-3999.
+# model has its own held-out range; no card's recipe uses 3000-3999. Brain MR seeds 3240-3279
+# drawn by the same plan chose the card's keep_volume_ml: they are validation, never a test.
 HARD_SEED_RANGES = {"ct-nodule": (3000, 3020), "cxr-nodule": (3100, 3160), "mr-brain-tumor": (3200, 3240)}
 HARD_SEED_RANGE = HARD_SEED_RANGES["ct-nodule"]
 HARD_MODELS = tuple(HARD_SEED_RANGES)

@@ -42,17 +42,28 @@ def new_uid() -> str:
     return generate_uid(prefix=None)
 
 
+# Patient and General Study attributes of type 2 (present, maybe empty): files from the field
+# sometimes leave them out, and highdicom reads them from the source image unguarded
+TYPE2_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                  "ReferringPhysicianName", "StudyID", "AccessionNumber")
+
+
 def source_headers(volume: Volume) -> list[Dataset]:
-    """The headers (no pixel data) of the files behind `volume`, one per file, in slice order.
+    """The headers (no pixel data) of the files behind `volume`, one per file, in slice order,
+    with absent type 2 patient and study attributes added empty (in memory: the file is untouched).
 
     A multi-frame source gives one dataset for all its frames."""
     seen: dict[str, Dataset] = {}
     for ref in volume.slices:
         if ref.path not in seen:
             try:
-                seen[ref.path] = pydicom.dcmread(ref.path, stop_before_pixels=True)
+                header = pydicom.dcmread(ref.path, stop_before_pixels=True)
             except Exception as error:  # pydicom raises many types on a changed or broken file
                 raise ResultWriteError(f"{ref.path}: the source image cannot be read again ({error})") from error
+            for keyword in TYPE2_KEYWORDS:
+                if keyword not in header:
+                    setattr(header, keyword, "")
+            seen[ref.path] = header
     return list(seen.values())
 
 

@@ -8,7 +8,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian
 
 from radview.dicom.results.common import (MANUFACTURER, MODEL_NAME, PDF_SERIES_NUMBER, SOFTWARE_VERSION,
-                                          ResultWriteError, content_date_time, new_uid, save_dataset)
+                                          TYPE2_KEYWORDS, ResultWriteError, content_date_time, new_uid, save_dataset)
 
 # Patient and General Study modules: copied from the source so the PDF files with its study
 PATIENT_STUDY_KEYWORDS = (
@@ -16,8 +16,6 @@ PATIENT_STUDY_KEYWORDS = (
     "StudyInstanceUID", "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
     "StudyDescription",
 )
-TYPE2_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
-                  "ReferringPhysicianName", "StudyID", "AccessionNumber")
 
 
 def copy_patient_and_study(source: Dataset, ds: Dataset) -> None:

@@ -148,5 +148,10 @@ def test_window_stays_responsive_while_a_study_opens(qtbot, window, demo_study, 
     timer.stop()
     gaps_ms = np.diff(ticks) * 1000
     assert len(ticks) > 20
-    print(f"largest event-loop gap while opening: {gaps_ms.max():.1f} ms")
-    assert gaps_ms.max() < 150, f"the event loop stalled for {gaps_ms.max():.0f} ms"
+    open_ms = (ticks[-1] - ticks[0]) * 1000
+    print(f"largest event-loop gap while opening: {gaps_ms.max():.1f} ms of {open_ms:.0f} ms")
+    # 36-56 ms on a quiet machine (the first paint of the hanging protocol's panes). The limit
+    # grows with the whole open's time, as a busy machine stretches both alike; a scan or load
+    # on the window's thread would stall it for most of the open, far beyond a fifth.
+    limit_ms = max(150.0, 0.2 * open_ms)
+    assert gaps_ms.max() < limit_ms, f"the event loop stalled for {gaps_ms.max():.0f} ms of {open_ms:.0f} ms"

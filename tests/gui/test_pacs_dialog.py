@@ -21,8 +21,14 @@ def workers_inside(qtbot, server):
     pool.waitForDone(20_000)
     expiry = pool.expiryTimeout()
     pool.setExpiryTimeout(1)
+    # an idle thread waits out the expiry it had when it went idle (30 s): wake each with a
+    # no-op, after which it waits 1 ms and ends (without this, a thread made outside took the
+    # test's connection now and then, and the PACS was "refused")
+    for _ in range(pool.maxThreadCount()):
+        pool.start(lambda: None)
+    pool.waitForDone(5_000)
     qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=5_000)
-    qtbot.wait(50)
+    qtbot.wait(100)
     try:
         with peer.inside(server):
             yield

@@ -117,7 +117,7 @@ def _quit_cleanly_on_sigterm(app, window) -> None:
 
     from PySide6.QtCore import QTimer
 
-    from radview.workflow.exchange import stop_scan_workers
+    from radview.workflow.study_opening import stop_scan_workers
 
     app.aboutToQuit.connect(stop_scan_workers)
     signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, window.close))

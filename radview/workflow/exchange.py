@@ -95,10 +95,3 @@ def retrieve_study(node: PacsNode, study_uid: str, cache: Path, progress: Progre
     from radview.pacs.client import retrieve_study as retrieve
 
     return retrieve(node, study_uid, cache, progress, cancel)
-
-
-def stop_scan_workers() -> None:
-    """Stop the header-scan worker processes (at quit)."""
-    from radview.dicom.workers import shutdown_worker_pool
-
-    shutdown_worker_pool()

@@ -46,6 +46,13 @@ def start_scan_workers() -> None:
     start_workers()
 
 
+def stop_scan_workers() -> None:
+    """Stop the header-scan worker processes (at quit)."""
+    from radview.dicom.workers import shutdown_worker_pool
+
+    shutdown_worker_pool()
+
+
 def series_stacks(series: Series) -> list[Stack]:
     """The stacks (volumes) of one series, in READING_STACK_POLICY order."""
     return split_series(series)

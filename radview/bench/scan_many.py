@@ -16,40 +16,17 @@ import numpy as np
 
 
 def write_many_series(folder: Path, series: int = 10, slices: int = 300, size: int = 64) -> list[Path]:
-    """`series` axial CT series of `slices` files each, one patient and study; returns the files."""
-    import pydicom
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    """`series` axial CT series of `slices` files each, one synthetic patient and study; returns the files."""
+    from radview.demo.dicom_writer import ct_template, write_ct_slices
+    from radview.demo.identity import synthetic_patient
 
-    study_uid, frame_uid = generate_uid(), generate_uid()
-    pixels = (np.arange(size * size, dtype=np.int16).reshape(size, size) % 400).tobytes()
+    patient = synthetic_patient(3000)
+    hu = np.broadcast_to((np.arange(size * size, dtype=np.int16).reshape(size, size) % 400) - 1024, (slices, size, size))
     files = []
     for s in range(series):
-        series_uid = generate_uid()
-        target = folder / f"series-{s:02d}"
-        target.mkdir(parents=True)
-        for k in range(slices):
-            meta = FileMetaDataset()
-            meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
-            meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            ds = Dataset()
-            ds.file_meta = meta
-            ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-            ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "Bench^Many", "BENCH-3000", "19600101", "O"
-            ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
-            ds.StudyDate, ds.StudyTime, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "20260101", "120000", "CT", s + 1, k + 1
-            ds.SeriesDescription = f"bench series {s + 1}"
-            ds.ImagePositionPatient = [-160.0, -160.0, -k * 1.25]
-            ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-            ds.PixelSpacing, ds.SliceThickness = [5.0, 5.0], 1.25
-            ds.Rows = ds.Columns = size
-            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-            ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
-            ds.PixelData = pixels
-            path = target / f"{k + 1:04d}.dcm"
-            pydicom.dcmwrite(path, ds, enforce_file_format=True)
-            files.append(path)
+        template = ct_template(patient, "bench-many", s + 1, f"bench series {s + 1}", "CT CHEST", "CHEST", 5.0, 1.25)
+        files += write_ct_slices(template, hu, (-160.0, -160.0, 0.0), 1.25, folder / f"series-{s + 1:02d}", patient,
+                                 "bench-many")
     return files
 
 

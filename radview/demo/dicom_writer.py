@@ -75,3 +75,45 @@ def set_pixels(ds: Dataset, pixels: np.ndarray, bits_stored: int) -> None:
     ds.HighBit = bits_stored - 1
     ds.PixelRepresentation = 0
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+
+
+def ct_template(patient: SyntheticPatient, study_key: str, series_number: int, series_description: str,
+                study_description: str, body_part: str, pixel_spacing_mm: float, slice_spacing_mm: float) -> Dataset:
+    """The attributes every slice of an axial CT series shares (frame of reference, plane, rescale)."""
+    from pydicom.uid import CTImageStorage
+
+    template = base_dataset(patient, study_key, CTImageStorage, "CT", series_number, series_description, study_description)
+    template.FrameOfReferenceUID = patient.uid(study_key, "frame")
+    template.PositionReferenceIndicator = ""
+    template.PatientPosition = "HFS"
+    template.BodyPartExamined = body_part
+    template.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    template.PhotometricInterpretation = "MONOCHROME2"
+    template.KVP = ds_value(120)
+    template.AcquisitionNumber = 1
+    template.PixelSpacing = [ds_value(pixel_spacing_mm)] * 2
+    template.SliceThickness = ds_value(slice_spacing_mm)
+    template.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    template.RescaleIntercept = -1024
+    template.RescaleSlope = 1
+    template.RescaleType = "HU"
+    return template
+
+
+def write_ct_slices(template: Dataset, hu: np.ndarray, origin_mm: tuple[float, float, float], slice_spacing_mm: float,
+                    folder: Path, patient: SyntheticPatient, study_key: str, shear: float = 0.0) -> list[Path]:
+    """One file per slice of `hu` (slices, rows, cols; -1024 to 3071 HU), stored as 12-bit unsigned
+    with intercept -1024; slice k at origin + k * spacing (a gantry tilt shifts it by `shear` in y)."""
+    files = []
+    for k in range(hu.shape[0]):
+        ds = Dataset()
+        ds.update(template)
+        ds.SOPInstanceUID = patient.uid(study_key, int(template.SeriesNumber), "image", k)
+        ds.InstanceNumber = k + 1
+        z = origin_mm[2] + k * slice_spacing_mm
+        ds.ImagePositionPatient = [ds_value(origin_mm[0]), ds_value(origin_mm[1] + shear * (z - origin_mm[2])), ds_value(z)]
+        ds.SliceLocation = ds_value(z)
+        set_pixels(ds, (hu[k].astype(np.int32) + 1024).astype(np.uint16), bits_stored=12)
+        files.append(folder / f"IM{k + 1:04d}")
+        write_dataset(ds, files[-1])
+    return files

@@ -8,13 +8,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.uid import CTImageStorage, DigitalXRayImageStorageForPresentation, MRImageStorage
+from pydicom.uid import DigitalXRayImageStorageForPresentation, MRImageStorage
 
 from radview.core.nifti_layout import to_nifti_layout
 from radview.demo.brain_mr import make_brain_mr
 from radview.demo.chest_ct import make_chest_ct
 from radview.demo.chest_xray import make_chest_xray
-from radview.demo.dicom_writer import base_dataset, ds_value, set_pixels, write_dataset
+from radview.demo.dicom_writer import base_dataset, ct_template, ds_value, set_pixels, write_ct_slices, write_dataset
 from radview.demo.identity import SyntheticPatient, synthetic_patient
 
 NOTICE = "Synthetic phantom made by RadView for testing and demonstration; not a real patient."
@@ -43,22 +43,9 @@ def write_chest_ct(patient: SyntheticPatient, out: Path, truth: Path, slices: in
     """The chest CT series, one file per slice (uncompressed, 12-bit unsigned, intercept -1024)."""
     ct = make_chest_ct(patient.seed, slices=slices, tilt_deg=tilt_deg)
     shear = float(np.tan(np.radians(tilt_deg)))
-    template = base_dataset(patient, "chest-ct", CTImageStorage, "CT", series_number,
-                            "Chest 1.25mm" if ct.slice_spacing_mm == 1.25 else "Chest 1.5mm", "CT CHEST")
-    template.FrameOfReferenceUID = patient.uid("chest-ct", "frame")
-    template.PositionReferenceIndicator = ""
-    template.PatientPosition = "HFS"
-    template.BodyPartExamined = "CHEST"
-    template.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-    template.PhotometricInterpretation = "MONOCHROME2"
-    template.KVP = ds_value(120)
-    template.AcquisitionNumber = 1
-    template.PixelSpacing = [ds_value(ct.pixel_spacing_mm)] * 2
-    template.SliceThickness = ds_value(ct.slice_spacing_mm)
-    template.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-    template.RescaleIntercept = -1024
-    template.RescaleSlope = 1
-    template.RescaleType = "HU"
+    template = ct_template(patient, "chest-ct", series_number,
+                           "Chest 1.25mm" if ct.slice_spacing_mm == 1.25 else "Chest 1.5mm", "CT CHEST", "CHEST",
+                           ct.pixel_spacing_mm, ct.slice_spacing_mm)
     template.WindowCenter = [ds_value(-600), ds_value(40)]
     template.WindowWidth = [ds_value(1500), ds_value(400)]
     template.WindowCenterWidthExplanation = ["LUNG", "MEDIASTINUM"]
@@ -66,16 +53,7 @@ def write_chest_ct(patient: SyntheticPatient, out: Path, truth: Path, slices: in
     if tilt_deg:
         template.GantryDetectorTilt = ds_value(tilt_deg)
     series_dir = out / f"chest-ct{'-tilted' if tilt_deg else ''}"
-    for k in range(ct.hu.shape[0]):
-        ds = Dataset()
-        ds.update(template)
-        ds.SOPInstanceUID = patient.uid("chest-ct", series_number, "image", k)
-        ds.InstanceNumber = k + 1
-        z = ct.origin_mm[2] + k * ct.slice_spacing_mm
-        ds.ImagePositionPatient = [ds_value(ct.origin_mm[0]), ds_value(ct.origin_mm[1] + shear * (z - ct.origin_mm[2])), ds_value(z)]
-        ds.SliceLocation = ds_value(z)
-        set_pixels(ds, (ct.hu[k].astype(np.int32) + 1024).astype(np.uint16), bits_stored=12)
-        write_dataset(ds, series_dir / f"IM{k + 1:04d}")
+    write_ct_slices(template, ct.hu, ct.origin_mm, ct.slice_spacing_mm, series_dir, patient, "chest-ct", shear)
     affine = _axial_affine_lps(ct.origin_mm, ct.pixel_spacing_mm, (0, shear * ct.slice_spacing_mm, ct.slice_spacing_mm))
     name = series_dir.name
     _save_mask(ct.nodule_labels, affine, truth / f"{name}-nodules.nii.gz")

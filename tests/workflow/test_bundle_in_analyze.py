@@ -7,40 +7,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from radview.demo.dicom_writer import ct_template, write_ct_slices
+from radview.demo.identity import synthetic_patient
 from tests.ai.bundle_factory import radview_volume, segmentation_bundle
 from tests.conftest import radview_command
 
 
 def _write_ct_series(folder: Path) -> None:
-    """The bundle tests' small CT (an organ-like 40 HU block in air) as an axial DICOM series."""
+    """The bundle tests' small CT (an organ-like 40 HU block in air) as an axial DICOM series,
+    without the study attributes some scanners leave out (StudyID, accession, referrer)."""
     volume = radview_volume()
-    folder.mkdir(parents=True)
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
-    for k, plane in enumerate(volume.voxels):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-        ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "Bundle^Test", "BUNDLE-1", "19700101", "O"
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.StudyDate, ds.StudyTime, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "20260101", "090000", "CT", 1, k + 1
-        ds.BodyPartExamined, ds.SeriesDescription, ds.AccessionNumber = "ABDOMEN", "abdomen", "A1"
-        ds.ImagePositionPatient = [float(volume.origin_mm[0]), float(volume.origin_mm[1]), float(volume.origin_mm[2]) + 2.0 * k]
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.PixelSpacing, ds.SliceThickness = [1.5, 1.5], 2.0
-        ds.Rows, ds.Columns = plane.shape
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleIntercept, ds.RescaleSlope = 0, 1
-        ds.PixelData = plane.astype(np.int16).tobytes()
-        pydicom.dcmwrite(folder / f"{k + 1:03d}.dcm", ds, enforce_file_format=True)
+    patient = synthetic_patient(77)
+    template = ct_template(patient, "abdomen", 1, "abdomen", "CT ABDOMEN", "ABDOMEN", 1.5, 2.0)
+    for keyword in ("StudyID", "AccessionNumber", "ReferringPhysicianName"):
+        delattr(template, keyword)
+    write_ct_slices(template, volume.voxels, tuple(volume.origin_mm), 2.0, folder, patient, "abdomen")
 
 
 def test_an_imported_bundle_runs_in_analyze_into_findings_report_and_seg(tmp_path):

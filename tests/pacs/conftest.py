@@ -26,3 +26,11 @@ def in_pacs_network(orthanc):
     """The test body runs inside Orthanc's private network namespace."""
     with peer.inside(orthanc):
         yield orthanc
+
+
+@pytest.fixture(scope="session")
+def orthanc_dicom_bridge(orthanc):
+    """Orthanc's DICOM port seen from this namespace, for threads that cannot join Orthanc's."""
+    bridge = peer.Bridge(orthanc, peer.DICOM_PORT)
+    yield bridge.port
+    bridge.close()

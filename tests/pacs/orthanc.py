@@ -3,7 +3,9 @@
 Orthanc cannot bind to one address and listens on every interface (docs/facts.md), so it runs in a
 network namespace of its own (`unshare -n`: only a loopback, nothing reaches it from outside).
 The tests join that namespace per thread with setns(2), which needs root (as an ordinary user,
-tests/pacs/test_user_namespace.py runs them as root of a user namespace).
+tests/pacs/test_user_namespace.py runs them as root of a user namespace). Tests whose connections
+start on threads they do not create (Qt's pool keeps idle threads from earlier tests) go through a
+`Bridge` instead: a loopback port of this namespace passed on into Orthanc's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import ctypes
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -65,6 +68,49 @@ def inside(orthanc: Orthanc):
         _setns(own)
         os.close(own)
         os.close(target)
+
+
+class Bridge:
+    """A free loopback port here whose connections are passed to `port` in Orthanc's namespace.
+
+    A socket belongs to the namespace of the thread that creates it: the listener is made on the
+    caller's thread (here), the onward connections on a thread that joined Orthanc's namespace.
+    """
+
+    def __init__(self, orthanc: Orthanc, port: int):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._orthanc, self._target = orthanc, port
+        threading.Thread(target=self._serve, name=f"orthanc-bridge-{port}", daemon=True).start()
+
+    def _serve(self) -> None:
+        _setns(os.open(f"/proc/{self._orthanc.process.pid}/ns/net", os.O_RDONLY))  # this thread only, for good
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self._target), timeout=10)
+            except OSError:
+                client.close()  # the caller sees the PACS drop the connection, as it would
+                continue
+            upstream.settimeout(None)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        for end in (source, sink):
+            end.close()
 
 
 def start(folder: Path) -> Orthanc:

@@ -129,7 +129,7 @@ def test_the_command_line_adds_a_node_queries_retrieves_and_sends(in_pacs_networ
 
 
 def test_the_worker_thread_reaches_the_pacs_too(in_pacs_network):
-    """Threads started inside the namespace inherit it: what the window's workers rely on here."""
+    """Threads started inside the namespace inherit it (the bridge in tests/pacs/orthanc.py is for threads that do not)."""
     answer = []
     worker = threading.Thread(target=lambda: answer.append(check_connection(dimse_node())))
     worker.start()

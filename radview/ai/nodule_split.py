@@ -1,9 +1,9 @@
-"""Nodule candidates from the network's nodule voxels, not one connected component per nodule.
+"""Cut a component of nodule voxels into blobs: a nodule is not one connected component per nodule.
 
 A nodule that touches a vessel, or a large nodule with vessels and spicules running into it, is one
-connected component with them. Its longest diameter then spans the vessel, the shape test (sphere
-fill) takes the whole for a vessel and drops the nodule: how a 26 mm nodule was missed. So each
-component is cut before any test:
+connected component with them. Its longest diameter then spans the vessel and the shape test
+(sphere fill) takes the whole for a vessel: how a 26 mm nodule was missed. So a component that
+fails the shape test is cut (radview.ai.nodule_candidates):
 
 1. Thin parts go: an opening with a ball of `opening_mm` radius (two Euclidean distance
    transforms in mm, so anisotropic voxels are handled) removes vessels and spicules thinner than
@@ -14,9 +14,9 @@ component is cut before any test:
    centres along a thick vessel join into one tube, a lobulated nodule stays one, and a nodule
    joined to a vessel by a narrower neck is cut from it. Each voxel goes to the centre nearest in
    units of that centre's radius.
-3. Only a component that fails the shape test as a whole is cut (radview.ai.nodules), and of its
-   pieces only blobs clearly thicker than every neck joining them to the rest are kept: a nodule
-   on a vessel, not a stretch of the vessel. The caller's size and shape tests judge each.
+3. Each piece keeps its radius and the widest neck joining it to the rest: a nodule on a vessel is
+   much thicker than its necks, a stretch of vessel is not. The false-positive reduction reads that
+   ratio (radview.ai.nodule_fp).
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ from scipy import ndimage
 MAX_CENTRES = 64  # per component: a cap on the centre search (a network's blob has a few)
 NECK_SHARE = 0.75  # a path thinner than this share of the larger blob's radius separates two blobs
 PATH_STEP_MM = 0.5
-# a nodule's radius over the widest neck to what it touches (a vessel stretch or a bifurcation: up
-# to ~1.5); chosen on the recipe's training and validation seeds, not the test seeds (model card)
-DISTINCT_RATIO = 2.2
 
 
 def _ball_footprint(radius_mm: float, spacing_mm: np.ndarray) -> np.ndarray:
@@ -70,9 +67,11 @@ class Piece:
     radius_mm: float = 0.0
     neck_mm: float = 0.0
 
-    def distinct(self, ratio: float = DISTINCT_RATIO) -> bool:
-        """A blob clearly thicker than its necks (a nodule on a vessel), not a stretch of vessel."""
-        return self.radius_mm >= ratio * self.neck_mm
+    @property
+    def neck_ratio(self) -> float:
+        """Its radius over its widest neck (0 when nothing joins it): a nodule on a vessel is well
+        over 2, a stretch of vessel or a bifurcation up to about 1.5."""
+        return self.radius_mm / self.neck_mm if self.neck_mm > 0 else 0.0
 
 
 def _path_min(distance: np.ndarray, a: np.ndarray, b: np.ndarray, spacing: np.ndarray) -> float:
@@ -143,17 +142,3 @@ def components(nodule_mask: np.ndarray) -> Iterator[tuple[tuple[slice, ...], np.
     for n, box in enumerate(ndimage.find_objects(labelled), start=1):
         if box is not None:
             yield box, labelled[box] == n
-
-
-def cut_pieces(box: tuple[slice, ...], component: np.ndarray, spacing_mm: tuple[float, float, float],
-               opening_mm: float, ratio: float = DISTINCT_RATIO) -> Iterator[tuple[tuple[slice, ...], Piece]]:
-    """The distinct blobs of a component that failed the shape test as a whole (a nodule joined to
-    vessels), each in its own tight box within the volume."""
-    for piece in split_component(component, spacing_mm, opening_mm):
-        if not piece.distinct(ratio) or piece.radius_mm <= 0:
-            continue
-        rows = [np.flatnonzero(piece.mask.any(axis=tuple(a for a in range(piece.mask.ndim) if a != axis)))
-                for axis in range(piece.mask.ndim)]
-        tight = tuple(slice(r[0], r[-1] + 1) for r in rows)
-        yield tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight)), \
-            Piece(piece.mask[tight], piece.radius_mm, piece.neck_mm)

@@ -78,6 +78,7 @@ class RawRun:
     confidence: np.ndarray | None  # the winning class's probability
     conformance: ConformanceResult
     seconds: float
+    candidates: list | None = None  # the scored candidates, made when a miss is diagnosed
 
 
 _cpu_networks: dict[tuple[str, str], object] = {}
@@ -148,12 +149,13 @@ def _component_holding(nodule_mask: np.ndarray, box: tuple[slice, ...], region: 
 
 
 def diagnose_miss(card: ModelCard, volume: Volume, run: RawRun, nodule: dict, reference: np.ndarray | None = None) -> dict:
-    """Why a reference nodule got no finding: not labelled by the network, or labelled and its
-    component dropped by the rule of nodule_findings that comes first (min_volume_mm3,
-    min_confidence, min_sphere_fill), or kept but centred outside the nodule (merged with
-    what it touches). reference: the case's label map, so the nodule's voxels are its own
-    (a juxtapleural nodule cut by the chest wall) rather than the whole sphere of its diameter."""
-    from radview.ai.nodules import sphere_fill
+    """Why a reference nodule got no finding: not labelled by the network; or labelled, but no
+    candidate is centred in it (its voxels merged with what it touches, and the cut did not free
+    it); or its best candidate scored under the card's min_candidate_score; or that candidate lies
+    inside a higher-scored finding. reference: the case's label map, so the nodule's voxels are its
+    own (a juxtapleural nodule cut by the chest wall) rather than the whole sphere of its diameter."""
+    from radview.ai.nodule_candidates import sphere_fill
+    from radview.ai.nodules import scored_candidates
     from radview.ai.postprocess import longest_diameter_mm
 
     box, region = _nodule_region(volume, nodule, 0.0)
@@ -167,9 +169,7 @@ def diagnose_miss(card: ModelCard, volume: Volume, run: RawRun, nodule: dict, re
         return {"labelled_share": round(share, 3), "rest_reads_as": rest, "dropped_by": "not labelled",
                 "why": f"not labelled by the network ({share:.0%} of its voxels; the rest read as {rest})"}
     component, where, pieces = _component_holding(nodule_mask, box, region)
-    thresholds = card.thresholds
     measured = {"volume_mm3": round(float(component.sum()) * float(np.prod(volume.spacing_mm)), 1),
-                "mean_confidence": round(float(run.confidence[where][component].astype(np.float32).mean()), 3),
                 "sphere_fill": round(sphere_fill(component, volume), 3),
                 "longest_mm": round(longest_diameter_mm(component, volume), 1)}
     grown_box, grown = _nodule_region(volume, nodule, 2.0)  # the nodule and a 2 mm rim
@@ -180,14 +180,20 @@ def diagnose_miss(card: ModelCard, volume: Volume, run: RawRun, nodule: dict, re
     seen = (f"labelled ({share:.0%} of its voxels{f' in {pieces} pieces' if pieces > 1 else ''}{unlabelled}; the largest "
             f"piece {measured['volume_mm3']:g} mm3, {measured['longest_mm']:g} mm long)")
     merged = f"; {outside_share:.0%} of that component lies outside the nodule: merged with what it touches" if outside_share > 0.3 else ""
-    for rule, value, limit in (("min_volume_mm3", measured["volume_mm3"], thresholds.get("min_volume_mm3", 0.0)),
-                               ("min_confidence", measured["mean_confidence"], thresholds.get("min_confidence", 0.0)),
-                               ("min_sphere_fill", measured["sphere_fill"], thresholds.get("min_sphere_fill", 0.0))):
-        if value < limit:
-            return {**detail, "dropped_by": rule, "why": f"{seen}; dropped by {rule}: {value:g} < {limit:g}{merged}"}
-    return {**detail, "dropped_by": "centre outside the nodule",
-            "why": f"{seen} and kept, but the finding's centre lies outside the nodule's radius"
-                   f"{merged or ' (or it was past the 250 findings kept)'}"}
+    if run.candidates is None:
+        run.candidates = scored_candidates(card, volume, run.labels, run.confidence)
+    centre, reach = np.array(nodule["centre_mm"]), max(nodule["diameter_mm"] / 2, 1.5)
+    inside = [c for c in run.candidates if np.linalg.norm(volume.voxel_to_patient_mm(c.centre_voxel) - centre) <= reach]
+    if not inside:
+        return {**detail, "dropped_by": "no candidate in it",
+                "why": f"{seen}; no candidate is centred in it (the cut did not free it){merged}"}
+    best, threshold = inside[0].score, card.thresholds.get("min_candidate_score", 0.5)
+    detail["candidate_score"] = round(best, 3)
+    if best < threshold:
+        return {**detail, "dropped_by": "min_candidate_score",
+                "why": f"{seen}; its best candidate scored {best:.3f} < min_candidate_score {threshold:g}{merged}"}
+    return {**detail, "dropped_by": "inside another finding",
+            "why": f"{seen}; its candidate scored {best:.3f} but lies inside a higher-scored finding{merged}"}
 
 
 def _count_inside(component: np.ndarray, where: tuple[slice, ...], box: tuple[slice, ...], mask: np.ndarray) -> int:

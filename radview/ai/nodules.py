@@ -1,5 +1,10 @@
 """Lung nodule findings from the ct-nodule model's labels (1 lung, 2 nodule), measured in mm.
 
+The network's nodule voxels give candidates (radview.ai.nodule_candidates: components, and blobs
+cut from components that join a nodule to vessels or the chest wall); the card's false-positive
+reduction (radview.ai.nodule_fp) scores each, and those scoring at least min_candidate_score
+become findings with that score as their confidence.
+
 Sizes follow the Fleischner Society 2017 convention (docs/domain.md): on the axial slice where the
 nodule is largest, the long axis and the longest perpendicular short axis; the mean of the two
 is the size a reader quotes. Volume in mm3, mean HU, solid or part-solid (share of voxels above
@@ -8,16 +13,20 @@ is the size a reader quotes. Volume in mm3, mean HU, solid or part-solid (share 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
-from radview.ai.card import ModelCard
-from radview.ai.nodule_split import DISTINCT_RATIO, components, cut_pieces
-from radview.ai.postprocess import longest_diameter_mm, model_finding
+from radview.ai.card import CardError, ModelCard
+from radview.ai.nodule_candidates import FEATURES, SOLID_HU, Candidate, nodule_candidates
+from radview.ai.nodule_fp import CandidateScorer
+from radview.ai.postprocess import model_finding
 from radview.core.findings import Finding
 from radview.core.volume import Volume
 
-SOLID_HU = -300.0  # ground glass sits near -500 HU, solid tissue near 40 HU (docs/domain.md)
 SOLID_SHARE = 0.8
+MAX_FINDINGS = 250
 
 
 def axial_axes_mm(mask2d: np.ndarray, pixel_spacing_mm: tuple[float, float]) -> tuple[float, float]:
@@ -42,17 +51,6 @@ def axial_axes_mm(mask2d: np.ndarray, pixel_spacing_mm: tuple[float, float]) -> 
     return long_mm, float(across.max() - across.min())
 
 
-def sphere_fill(component: np.ndarray, volume: Volume) -> float:
-    """Volume of a component over that of the sphere spanning its longest 3D diameter: about 0.5-1
-    for a nodule, well under 0.3 for a vessel segment (long and thin). A shape test CAD systems
-    use to drop vessels from nodule candidates."""
-    count = int(component.sum())
-    if count < 2:
-        return 1.0
-    longest = max(longest_diameter_mm(component, volume), min(volume.spacing_mm))
-    return float(count * np.prod(volume.spacing_mm) / (np.pi / 6 * longest**3))
-
-
 def _lung_sides(labels: np.ndarray, volume: Volume) -> tuple[float, dict[str, tuple[float, float]]]:
     """Body midline x (LPS mm) and, per side, the z range (mm) of that lung."""
     lung = labels == 1
@@ -69,40 +67,75 @@ def _lung_sides(labels: np.ndarray, volume: Volume) -> tuple[float, dict[str, tu
     return midline_x, ranges
 
 
-def _passes(card: ModelCard, volume: Volume, confidence: np.ndarray, box: tuple[slice, ...], mask: np.ndarray) -> bool:
-    """The card's size, confidence and shape tests (a tubular part is a vessel, not a nodule)."""
-    if float(mask.sum()) * float(np.prod(volume.spacing_mm)) < card.thresholds.get("min_volume_mm3", 0.0):
-        return False
-    if float(confidence[box][mask].astype(np.float32).mean()) < card.thresholds.get("min_confidence", 0.0):
-        return False
-    return sphere_fill(mask, volume) >= card.thresholds.get("min_sphere_fill", 0.0)
+FP_REDUCTION_FILE = "nodule_candidates.safetensors"
+_scorers: dict[tuple[Path, str], CandidateScorer] = {}
+
+
+def candidate_scorer(card: ModelCard) -> CandidateScorer:
+    """The card's false-positive reduction (radview.ai.nodule_fp), loaded once per file version."""
+    section = card.raw.get("false_positive_reduction")
+    if not section:
+        raise CardError(f"{card.path}: the card has no false-positive reduction "
+                        f"(make one: radview train {card.folder} --fp-reduction-only [--data DIR])")
+    key = (card.folder / section["file"], section["sha256"])
+    if key not in _scorers:
+        _scorers[key] = CandidateScorer.load(key[0])
+    return _scorers[key]
+
+
+@dataclass
+class ScoredCandidate:
+    """A candidate with its nodule probability and its centre (voxel indices, float)."""
+
+    candidate: Candidate
+    score: float
+    centre_voxel: np.ndarray
+
+
+def card_candidates(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> list[Candidate]:
+    """The scan's candidates with the card's min_sphere_fill, vessel_opening_mm and min_volume_mm3."""
+    thresholds = card.thresholds
+    return nodule_candidates(volume, labels, confidence, thresholds.get("min_sphere_fill", 0.3),
+                             thresholds.get("vessel_opening_mm", 2.0), thresholds.get("min_volume_mm3", 0.0))
+
+
+def scored_candidates(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> list[ScoredCandidate]:
+    """Every candidate of the scan (radview.ai.nodule_candidates) with the scorer's probability,
+    highest first. confidence: the winning class's probability (the nodule's, on nodule voxels)."""
+    candidates = card_candidates(card, volume, labels, confidence)
+    scores = candidate_scorer(card).score(np.array([c.features for c in candidates]).reshape(-1, len(FEATURES)))
+    scored = [ScoredCandidate(c, float(score), np.argwhere(c.mask).mean(axis=0) + [b.start for b in c.box])
+              for c, score in zip(candidates, scores)]
+    return sorted(scored, key=lambda c: -c.score)
+
+
+def _overlaps(candidate: ScoredCandidate, kept: list[ScoredCandidate]) -> bool:
+    """Whether the candidate's centre lies inside a kept finding's mask (one nodule, two pieces)."""
+    for other in kept:
+        local = np.round(candidate.centre_voxel).astype(int) - [b.start for b in other.candidate.box]
+        if all(0 <= i < n for i, n in zip(local, other.candidate.mask.shape)) and other.candidate.mask[tuple(local)]:
+            return True
+    return False
 
 
 def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> tuple[list[Finding], np.ndarray]:
-    """One finding per nodule component that passes the card's tests, and, when the card sets
-    vessel_opening_mm, per distinct blob cut from a component that fails them as a whole (a
-    nodule joined to vessels: radview.ai.nodule_split); the label map has nodule i as label i."""
+    """One finding per candidate that the false-positive reduction scores at or above the card's
+    min_candidate_score (and that does not lie inside a higher-scored one), its confidence that
+    score; the label map has nodule i as label i."""
+    threshold = card.thresholds.get("min_candidate_score", 0.5)
+    kept: list[ScoredCandidate] = []
+    for candidate in scored_candidates(card, volume, labels, confidence):
+        if candidate.score < threshold or len(kept) == MAX_FINDINGS:
+            break
+        if not _overlaps(candidate, kept):
+            kept.append(candidate)
     voxel_mm3 = float(np.prod(volume.spacing_mm))
     midline_x, lung_z = _lung_sides(labels, volume)
-    opening_mm = card.thresholds.get("vessel_opening_mm", 0.0)
-    candidates = []
-    for box, component in components(labels == 2):
-        if _passes(card, volume, confidence, box, component):
-            candidates.append((box, component))
-        elif opening_mm > 0:  # a nodule joined to vessels fails as a whole: its own blob may pass
-            candidates += [(piece_box, piece.mask) for piece_box, piece in
-                           cut_pieces(box, component, volume.spacing_mm, opening_mm,
-                                      card.thresholds.get("blob_neck_ratio", DISTINCT_RATIO))
-                           if _passes(card, volume, confidence, piece_box, piece.mask)]
-    scored = [(float(confidence[box][mask].astype(np.float32).mean()), n, box, mask, float(mask.sum()) * voxel_mm3)
-              for n, (box, mask) in enumerate(candidates)]
-    scored.sort(key=lambda c: -c[0])
     out = np.zeros(labels.shape, np.uint8)
     findings = []
-    for score, n, box, component, volume_mm3 in scored[:250]:
-        offset = np.array([s.start for s in box], float)
-        centre_voxel = np.argwhere(component).mean(axis=0) + offset
-        centre = volume.voxel_to_patient_mm(centre_voxel)
+    for found in kept:
+        box, component = found.candidate.box, found.candidate.mask
+        centre = volume.voxel_to_patient_mm(found.centre_voxel)
         widest = int(np.argmax(component.sum(axis=(1, 2))))
         long_mm, short_mm = axial_axes_mm(component[widest], volume.pixel_spacing_mm)
         hu = volume.voxels[box][component].astype(np.float32)
@@ -111,11 +144,11 @@ def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confide
         z_low, z_high = lung_z.get(side, (centre[2], centre[2]))
         zone = "upper" if centre[2] > (z_low + z_high) / 2 else "lower"
         label = len(findings) + 1
-        out[box][component] = label
+        out[box][component & (out[box] == 0)] = label
         findings.append(model_finding(
-            card, volume, 2, label, centre_voxel, score,
+            card, volume, 2, label, found.centre_voxel, found.score,
             {"long_axis_mm": round(long_mm, 1), "short_axis_mm": round(short_mm, 1),
-             "mean_diameter_mm": round((long_mm + short_mm) / 2, 1), "volume_mm3": round(volume_mm3, 0),
+             "mean_diameter_mm": round((long_mm + short_mm) / 2, 1), "volume_mm3": round(float(component.sum()) * voxel_mm3, 0),
              "mean_hu": round(float(hu.mean()), 0)},
             {"side": side, "zone": f"{zone} zone", "lobe_region": f"{side} {zone} lung"},
             {"composition": "solid" if solid_share >= SOLID_SHARE else "part-solid"},

@@ -20,12 +20,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"site data: {len(cases['train'])} patients for training, {len(cases['validation'])} for validation")
     else:
         cases = {part: model_cases(card, None, part) for part in ("train", "validation")}
-    if not args.conformance_only:
+    if not (args.conformance_only or args.fp_reduction_only):
         run = train_model(Path(args.model_dir), cases, iterations=args.iterations, progress=print_progress,
                           init_from_card_weights=args.fine_tune)
         end_progress()
         print(f"trained {args.model_dir}: best validation Dice {run['best_validation_dice']} after "
               f"{run['steps_run']} steps in {run['seconds']} s; weights and card written")
+    if args.fp_reduction_only:
+        return _learn_fp_reduction(args, card, cases)
     # the input check is learned from the same split, for the weights just written
     held_out, checked, data = conformance_cases(card, cases, site=bool(args.data))
     section = learn_conformance(Path(args.model_dir), cases["train"], held_out, checked, data, progress=print_progress)
@@ -35,6 +37,32 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{section['profile_threshold']} (held-out images: {section['threshold_images']['passed']} of "
           f"{section['threshold_images']['images']} pass)"
           + (f"; test images: {check['passed']} of {check['images']} pass" if check["images"] else ""))
+    if card.postprocessing == "lung_nodules_ct":  # its candidates are scored by a false-positive reduction
+        return _learn_fp_reduction(args, card, cases)
+    return 0
+
+
+def _learn_fp_reduction(args: argparse.Namespace, card, cases: dict) -> int:
+    """The nodule candidates' false-positive reduction, for the weights in the package."""
+    from radview.ai.nodule_fp_training import learn_fp_reduction
+    from radview.workflow.training_data import recipe_cases
+
+    if card.postprocessing != "lung_nodules_ct":
+        print(f"{card.id}: its findings have no false-positive reduction (only nodule detection has one)")
+        return 2
+    if args.data:  # a site's cases: fitted on its training patients, the threshold on its validation ones
+        fit, threshold, data = cases["train"], cases["validation"], f"site data {args.data}"
+    else:  # phantoms the network never trained on (the recipe's fp_train and fp_validation parts)
+        fit, threshold = recipe_cases(card, "fp_train"), recipe_cases(card, "fp_validation")
+        data = "synthetic chest CT phantoms of the recipe's fp_train (fit) and fp_validation (threshold) seeds"
+    recipe_seed = card.training.get("recipe", {}).get("seed", 0)
+    section = learn_fp_reduction(Path(args.model_dir), fit, threshold, data, recipe_seed, progress=print_progress)
+    end_progress()
+    chosen = section["threshold"]
+    print(f"false-positive reduction of {card.id}: fitted on {section['fit']['candidates']} candidates of "
+          f"{section['fit']['scans']} scans ({section['fit']['on_nodules']} on nodules); min_candidate_score "
+          f"{chosen['min_candidate_score']} gives {chosen['false_positives_per_scan']} false positives per scan and keeps "
+          f"{chosen['candidates_on_nodules_kept']} candidates on nodules of {chosen['scans']} other scans")
     return 0
 
 
@@ -47,4 +75,6 @@ def register(sub) -> None:
     p.add_argument("--data", metavar="DIR", help="a site's cases (<patient>/dicom + mask.nii.gz) instead of phantoms")
     p.add_argument("--conformance-only", action="store_true",
                    help="keep the weights; learn only the input check (images unlike the training data get no findings)")
+    p.add_argument("--fp-reduction-only", action="store_true",
+                   help="keep the weights and the input check; learn only the nodule candidates' false-positive reduction")
     p.set_defaults(func=cmd_train)

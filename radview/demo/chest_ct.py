@@ -20,6 +20,7 @@ from radview.demo.chest_ct_scene import (
     PlantedNodule,
     Scene,
     anatomy,
+    clear_of_mediastinum,
     measure_nodules,
     segment_box,
     vessel_tree,
@@ -73,7 +74,7 @@ def make_chest_ct(seed: int, slices: int | None = None, size: int = 512, tilt_de
         blood_hu = rng.uniform(35, 50) if rng.random() < 0.5 else rng.uniform(150, 280)
         scene = Scene(x, y, origin, spacing, size, body_a, body_b, fat_mm, lungs, vessels, blood_hu, shear, z_top)
         return draw_planned(scene, rng, plan, slices, slice_spacing, noise_hu, nodules, looks, tilt_deg)
-    nodules = _place_nodules(rng, lungs, int(rng.integers(2, 6)))
+    nodules = _place_nodules(rng, lungs, int(rng.integers(2, 6)), (origin_z, z_top))
     lobes = [lobulation(rng, 0.12) for _ in nodules]
     blood_hu = rng.uniform(35, 50) if rng.random() < 0.5 else rng.uniform(150, 280)
     scene = Scene(x, y, origin, spacing, size, body_a, body_b, fat_mm, lungs, vessels, blood_hu, shear, z_top)
@@ -116,8 +117,10 @@ def make_chest_ct(seed: int, slices: int | None = None, size: int = 512, tilt_de
 
 
 
-def _place_nodules(rng: np.random.Generator, lungs: list[Lung], count: int) -> list[PlantedNodule]:
-    """Nodules of 3-30 mm inside the lungs, solid or part-solid, not touching each other."""
+def _place_nodules(rng: np.random.Generator, lungs: list[Lung], count: int,
+                   z_range: tuple[float, float]) -> list[PlantedNodule]:
+    """Nodules of 3-30 mm inside the lungs (clear of the heart and aorta), solid or part-solid, not
+    touching each other."""
     nodules: list[PlantedNodule] = []
     attempts = 0
     while len(nodules) < count and attempts < 500:
@@ -134,7 +137,7 @@ def _place_nodules(rng: np.random.Generator, lungs: list[Lung], count: int) -> l
         x = lung.cx + np.cos(angle) * axes[0] * frac
         y = lung.cy + np.sin(angle) * axes[1] * frac
         edge = np.sqrt(((x - lung.cx) / axes[0]) ** 2 + ((y - lung.cy) / axes[1]) ** 2)
-        if (1 - edge) * min(axes) < diameter / 2 + 3:
+        if (1 - edge) * min(axes) < diameter / 2 + 3 or not clear_of_mediastinum((x, y, z), diameter / 2, *z_range):
             continue
         if any(np.linalg.norm(np.subtract(n.centre_mm, (x, y, z))) < (n.diameter_mm + diameter) / 2 + 10 for n in nodules):
             continue

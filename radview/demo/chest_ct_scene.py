@@ -147,6 +147,29 @@ class Scene:
     z_top: float
 
 
+# The heart and the aorta in the slice plane (centre x, y and semi-axes, mm); the heart fills the
+# lower HEART_TOP_SHARE of the scanned length. They overlap the lung ellipses.
+HEART = (25.0, -35.0, 60.0, 50.0)
+AORTA = (20.0, 10.0, 13.0, 13.0)
+HEART_TOP_SHARE = 0.55
+
+
+def heart_at(z: float, origin_z: float, z_top: float) -> bool:
+    """Whether slices at height z hold the heart."""
+    return z < origin_z + HEART_TOP_SHARE * (z_top - origin_z)
+
+
+def clear_of_mediastinum(centre: np.ndarray, radius_mm: float, origin_z: float, z_top: float, margin_mm: float = 3.0) -> bool:
+    """Whether a ball (a nodule's body) stays out of the heart and the aorta: one drawn over the
+    heart would be the heart's own density (invisible) and outside the lung."""
+    x, y, z = (float(v) for v in centre)
+    reach = radius_mm + margin_mm
+    for cx, cy, a, b in (AORTA, *([HEART] if heart_at(z - reach, origin_z, z_top) else [])):
+        if ((x - cx) / (a + reach)) ** 2 + ((y - cy) / (b + reach)) ** 2 <= 1.0:
+            return False
+    return True
+
+
 def anatomy(scene: Scene, z: float, rng: np.random.Generator,
              vessel_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(image HU float32, lung fraction, lung labels, row y) at height z: everything but nodules
@@ -174,11 +197,12 @@ def anatomy(scene: Scene, z: float, rng: np.random.Generator,
         lung_label[inside >= 0.5] = label
     texture = rng.standard_normal((size, size), dtype=np.float32) * 25
     img = img * (1 - lung_here) + (-860 + texture) * lung_here
-    # mediastinum: heart and aorta between the lungs
-    heart = soft_inside(ellipse_distance(x, yk, 25, -35, 60, 50), spacing) * (z < origin_z + 0.55 * (scene.z_top - origin_z))
-    aorta = soft_inside(ellipse_distance(x, yk, 20, 10, 13, 13), spacing)
+    # mediastinum: heart and aorta between the lungs, drawn over them (no lung label there)
+    heart = soft_inside(ellipse_distance(x, yk, *HEART), spacing) * heart_at(z, origin_z, scene.z_top)
+    aorta = soft_inside(ellipse_distance(x, yk, *AORTA), spacing)
     img = img * (1 - heart) + scene.blood_hu * heart
     img = img * (1 - aorta) + scene.blood_hu * aorta
+    lung_label[(heart >= 0.5) | (aorta >= 0.5)] = 0
     # spine: vertebral body with cortex, canal behind it
     vert = ellipse_distance(x, yk, 0, body_b - 55, 20, 17)
     img[vert < 0] = 250

@@ -19,6 +19,7 @@ from radview.demo.chest_ct_scene import (
     PlantedNodule,
     Scene,
     anatomy,
+    clear_of_mediastinum,
     measure_nodules,
     segment_box,
     segment_distance,
@@ -185,7 +186,8 @@ def place_planned(rng: np.random.Generator, plan: NoduleCasePlan, lungs: list[Lu
                 centre = _juxtavascular_centre(rng, lungs, r, body, vessels)
             else:
                 centre = _juxtapleural_centre(rng, lung, z, r, spacing)
-            if centre is None or not z_range[0] + body + 3 <= centre[2] <= z_range[1] - body - 3:
+            if centre is None or not z_range[0] + body + 3 <= centre[2] <= z_range[1] - body - 3 \
+                    or not clear_of_mediastinum(centre, body, *z_range):
                 continue
             if any(np.linalg.norm(centre - np.array(n.centre_mm)) < body + other.body_mm + 5 for n, other in placed):
                 continue

@@ -1,12 +1,13 @@
-"""Nodule pieces: a nodule is cut from the vessels it touches before the shape test judges it."""
+"""Nodule pieces and candidates: a nodule is cut from the vessels it touches; each piece carries
+what the false-positive reduction reads."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from radview.ai.nodule_split import components, cut_pieces, split_component
-from radview.ai.nodules import sphere_fill
+from radview.ai.nodule_candidates import FEATURES, nodule_candidates, sphere_fill
+from radview.ai.nodule_split import split_component
 from radview.core.volume import Volume
 
 SPACING = np.array([1.0, 0.7, 0.7])  # slice, row, column mm
@@ -42,7 +43,7 @@ def test_a_26_mm_nodule_with_vessels_running_into_it_is_kept_whole_and_measured(
     merged = nodule | tube(centre, (40, 5, 130), 1.5) | tube(centre, (5, 70, 10), 1.5) | tube(centre, (75, 130, 70), 1.5)
     assert sphere_fill(merged, volume) < 0.3, "as one component it looks like a vessel: the old miss"
     [piece] = split_component(merged, tuple(SPACING), 2.0)
-    assert piece.distinct() and abs(int(piece.mask.sum()) - int(nodule.sum())) < 0.02 * nodule.sum()
+    assert abs(int(piece.mask.sum()) - int(nodule.sum())) < 0.02 * nodule.sum()
     assert sphere_fill(piece.mask, volume) > 0.5
 
 
@@ -52,8 +53,8 @@ def test_a_nodule_touching_a_thick_vessel_is_cut_from_it(volume):
     pieces = sorted(split_component(merged, tuple(SPACING), 2.0), key=lambda p: p.mask.sum())
     assert len(pieces) == 2
     blob, vessel = pieces
-    assert blob.distinct() and (blob.mask & nodule).sum() > 0.85 * nodule.sum() and sphere_fill(blob.mask, volume) > 0.5
-    assert not vessel.distinct(), "a stretch of vessel is no thicker than its necks: never a candidate"
+    assert blob.neck_ratio >= 2.2 and (blob.mask & nodule).sum() > 0.85 * nodule.sum() and sphere_fill(blob.mask, volume) > 0.5
+    assert vessel.neck_ratio < 1.6, "a stretch of vessel is no thicker than its necks"
 
 
 def test_lobulated_nodules_small_nodules_and_thin_vessels_stay_one_piece():
@@ -63,20 +64,52 @@ def test_lobulated_nodules_small_nodules_and_thin_vessels_stay_one_piece():
     assert len(split_component(tube((10, 10, 10), (70, 130, 130), 1.5), tuple(SPACING), 2.0)) == 1
 
 
-def test_cut_pieces_keep_their_place_in_the_volume():
+def _network_output(nodule_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (lung everywhere, nodule on the mask) and a nodule probability of 0.9 on it."""
+    labels = np.ones(SHAPE, np.uint8)
+    labels[nodule_mask] = 2
+    return labels, np.where(nodule_mask, 0.9, 0.95).astype(np.float16)
+
+
+def _feature(candidate, name: str) -> float:
+    return float(candidate.features[FEATURES.index(name)])
+
+
+def test_candidates_keep_their_place_in_the_volume_and_say_what_was_cut(volume):
     nodule = ball((40, 40, 40), 7)
-    mask = nodule | tube((40, 40, 40), (40, 130, 130), 3.0) | ball((70, 110, 30), 3)
-    found = list(components(mask))
-    assert len(found) == 2
-    box, component = max(found, key=lambda f: f[1].sum())
-    [(piece_box, piece)] = list(cut_pieces(box, component, tuple(SPACING), 2.0))
-    rebuilt = np.zeros(SHAPE, bool)
-    rebuilt[piece_box] = piece.mask
-    assert (rebuilt & nodule).sum() > 0.85 * nodule.sum() and not (rebuilt & ~mask).any()
+    small = ball((70, 110, 30), 3)
+    mask = nodule | tube((40, 40, 40), (40, 130, 130), 3.0) | small
+    found = nodule_candidates(volume, *_network_output(mask), min_sphere_fill=0.3, opening_mm=2.0)
+    placed = []
+    for candidate in found:
+        rebuilt = np.zeros(SHAPE, bool)
+        rebuilt[candidate.box] = candidate.mask
+        assert not (rebuilt & ~mask).any()
+        placed.append(rebuilt)
+    on_nodule = [c for c, r in zip(found, placed) if (r & nodule).sum() > 0.85 * nodule.sum()]
+    on_small = [c for c, r in zip(found, placed) if (r & small).sum() == small.sum()]
+    assert len(on_nodule) == 1 and len(on_small) == 1
+    assert _feature(on_nodule[0], "cut") == 1 and _feature(on_nodule[0], "neck_ratio") >= 2.2
+    assert _feature(on_nodule[0], "thickness_mm") == pytest.approx(7, abs=0.8)
+    assert _feature(on_small[0], "cut") == 0, "a round component passes whole"
+    assert _feature(on_small[0], "mean_probability") == pytest.approx(0.9, abs=1e-3)
 
 
-def test_a_vessel_bifurcation_is_never_cut_into_a_candidate():
+def test_a_vessel_bifurcation_gives_only_thin_or_necked_candidates(volume):
     fork = (40, 70, 70)
     tree = tube((5, 70, 70), fork, 3.0) | tube(fork, (75, 20, 70), 2.6) | tube(fork, (75, 120, 70), 2.6)
-    box, component = next(components(tree))
-    assert list(cut_pieces(box, component, tuple(SPACING), 2.0)) == []
+    found = nodule_candidates(volume, *_network_output(tree), min_sphere_fill=0.3, opening_mm=2.0)
+    assert found and all(_feature(c, "neck_ratio") < 1.6 for c in found), \
+        "no piece of a vessel tree is much thicker than its necks: that is for the scorer to read"
+
+
+def test_candidates_touching_the_chest_wall_say_so(volume):
+    labels = np.ones(SHAPE, np.uint8)
+    labels[:, :, :30] = 0  # the chest wall
+    nodule = ball((40, 70, 34), 6) & (labels == 1)
+    labels[nodule] = 2
+    [candidate] = nodule_candidates(volume, labels, np.full(SHAPE, 0.9, np.float16), 0.3, 2.0)
+    assert _feature(candidate, "outside_lung_share") > 0.1
+    isolated = ball((40, 70, 90), 6)
+    [free] = nodule_candidates(volume, *_network_output(isolated), 0.3, 2.0)
+    assert _feature(free, "outside_lung_share") == 0

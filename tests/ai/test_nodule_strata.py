@@ -22,6 +22,7 @@ from radview.ai.nodule_strata import RawRun, evaluate_nodule_strata
 from radview.ai.metrics import ScanDetections, stratum_froc, stratum_summary
 from radview.demo import nodule_cases
 from radview.demo.chest_ct import make_chest_ct
+from radview.demo.chest_ct_scene import clear_of_mediastinum
 from radview.demo.nodule_cases import NoduleCasePlan, NoduleSpec, hard_case_plan
 from radview.workflow.training_data import HARD_SEED_RANGE, hard_seeds
 
@@ -29,21 +30,44 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models"
 SOFT_TISSUE_HU = -250  # above any lung, ground glass or noise in these phantoms; vessels and solid tissue are ~40+
 
 
-def _voxel_digest(ct) -> str:
+def _digest(ct, *arrays: str) -> str:
     h = hashlib.sha256()
-    for array in (ct.hu, ct.lung_labels, ct.nodule_labels):
-        h.update(array.tobytes())
+    for name in arrays:
+        h.update(getattr(ct, name).tobytes())
     return h.hexdigest()
 
 
 def test_the_default_phantom_is_unchanged():
-    """The demo study (seed 0, 200 slices) and the training recipe depend on these voxels; the
-    digests were taken before the hard cases were added (numpy 2.4 on x86-64)."""
+    """The demo study (seed 0, 200 slices) and the training recipe depend on these voxels (numpy
+    2.4 on x86-64). The image and nodules of seed 0 are those from before the hard cases were
+    added; its lung labels since they leave out the heart and aorta drawn over the lungs, and
+    seed 2000's nodules since no nodule is placed in them (it was there: invisible, outside the lung)."""
     ct = make_chest_ct(0)
-    assert _voxel_digest(ct) == "a83ef6e1cf01fed4e0484edbe86922c75d739fd7d990f113143f00181af14dcd"
+    assert _digest(ct, "hu", "nodule_labels") == "001e8c7835731bbf9ffdf5901371490606b4caf5ecda4b5bc59708c94d36f305"
+    assert _digest(ct, "lung_labels") == "589f6a89b4d35697fee41247b452ac2bf4de60f8c0fdf6519ea2bc9496ac7180"
     truth = hashlib.sha256(json.dumps(ct.ground_truth(), sort_keys=True).encode()).hexdigest()
     assert truth == "bac795791f295e504129ee685b523872495e211d9ef326ebd446cac228ce314f"
-    assert _voxel_digest(make_chest_ct(2000, slices=60)) == "a1214e5684037083b67d6e57edfb9230dd8c4fd41e6bb2cd43fce91eec349325"
+    short = make_chest_ct(2000, slices=60)
+    assert _digest(short, "hu", "nodule_labels") == "5532773c616589076fda87836621870b502a5cf0aee2deb9cee9ece7b1a91270"
+    assert _digest(short, "lung_labels") == "43b4c229bca6a2ad1bb832436ccbdbe94efd6fe4784f2398729d6c0e2452a185"
+
+
+@pytest.mark.parametrize("plan", [None, "hard"])
+def test_no_nodule_is_planted_in_the_heart_or_the_aorta(plan):
+    """The lung ellipses run under the heart and aorta; a nodule placed there would be drawn at
+    blood density and lie outside the lung: a reference nodule no reader or model could see."""
+    seed = 3003 if plan else 1003  # seed 1003 planted a 4.6 mm nodule in the heart before
+    ct = make_chest_ct(seed, plan=hard_case_plan(seed) if plan else None)
+    z_top = ct.origin_mm[2] + (ct.hu.shape[0] - 1) * ct.slice_spacing_mm
+    assert ct.nodules
+    for nodule in ct.nodules:
+        assert clear_of_mediastinum(np.array(nodule.centre_mm), nodule.diameter_mm / 2, ct.origin_mm[2], z_top, 0.0)
+        k, j, i = np.round(nodule.centre_voxel).astype(int)
+        assert ct.lung_labels[k, j, i] > 0
+    assert not clear_of_mediastinum(np.array([25.0, -35.0, ct.origin_mm[2] + 5]), 2.0, ct.origin_mm[2], z_top)
+    heart_row = int(round((-35.0 - ct.origin_mm[1]) / ct.pixel_spacing_mm))
+    heart_col = int(round((25.0 - ct.origin_mm[0]) / ct.pixel_spacing_mm))
+    assert ct.lung_labels[2, heart_row, heart_col] == 0, "the heart is not lung"
 
 
 PLAN = NoduleCasePlan(
@@ -173,7 +197,7 @@ def _case(patient: str, slice_mm: float, nodules: list[dict], slices: int = 40) 
 
 def _fake_run(case: Case) -> RawRun:
     """The network labels nodule 1 (12 mm) as one component with a long vessel (sphere fill far
-    under 0.3), leaves nodule 2 (15 mm) as lung, and finds nodule 3 (6 mm) plus one false positive."""
+    under 0.3: it is cut from it), leaves nodule 2 (15 mm) as lung, and finds nodule 3 (6 mm) plus one false positive."""
     shape = case.voxels.shape
     labels = np.ones(shape, np.uint8)
     k, j, i = np.ogrid[: shape[0], : shape[1], : shape[2]]
@@ -201,6 +225,8 @@ def test_evaluation_lists_misses_with_their_cause_and_leaves_out_scans_outside_t
                                       _nodule(3, (20, 300, 300), 6.0, "juxtapleural")]),
              _case("thick", 5.0, [_nodule(1, (20, 100, 100), 20.0, "isolated")])]
     ran = []
+    # the false-positive reduction scores every candidate 0: nodule 1, cut free of its vessel, is below the threshold
+    monkeypatch.setattr("radview.ai.nodule_fp.CandidateScorer.score", lambda self, features: np.zeros(len(features), np.float32))
     monkeypatch.setattr("radview.ai.nodule_strata.run_keeping_raw_output", lambda card, volume, **_: ran.append(volume) or _fake_run(cases[0]))
     summary = evaluate_nodule_strata(SHIPPED / "ct-nodule", cases, "test cases", rounds=50)
     assert len(ran) == 1, "the 5 mm scan is outside the card's rules: not run"
@@ -211,7 +237,8 @@ def test_evaluation_lists_misses_with_their_cause_and_leaves_out_scans_outside_t
     assert summary["strata"]["size_band"]["10-20 mm"]["found_at_any_rate"] == 0
     misses = {m["label"]: m for m in summary["missed_10mm_or_more"]}
     assert set(misses) == {1, 2}
-    assert misses[1]["dropped_by"] == "min_sphere_fill" and misses[1]["outside_share"] > 0.3
+    assert misses[1]["dropped_by"] == "min_candidate_score" and misses[1]["outside_share"] > 0.3
+    assert misses[1]["candidate_score"] == 0 and misses[1]["sphere_fill"] < 0.3
     assert misses[1]["location"] == "juxtavascular" and "merged" in misses[1]["why"]
     assert misses[2]["dropped_by"] == "not labelled" and "lung" in misses[2]["why"]
 
@@ -221,7 +248,7 @@ def test_evaluation_lists_misses_with_their_cause_and_leaves_out_scans_outside_t
     monkeypatch.setattr("radview.workflow.training_data.hard_phantom_case", lambda model_id, seed: cases[seed % 2])
     assert cli.main(["evaluate", str(model), "phantoms-hard", "--scans", "2", "--json", str(tmp_path / "h.json")]) == 0
     out = capsys.readouterr().out
-    assert "juxtavascular" in out and "min_sphere_fill" in out and "outside the card's input rules" in out
+    assert "juxtavascular" in out and "min_candidate_score" in out and "outside the card's input rules" in out
     written = json.loads((tmp_path / "h.json").read_text())
     card = load_card(model / "model.json")
     assert card.metrics["hard_test"] == written and written["scans"] == 1

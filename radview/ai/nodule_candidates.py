@@ -1,0 +1,144 @@
+"""Nodule candidates from the ct-nodule network's nodule voxels, and the measurements that describe each.
+
+Candidate generation favours recall: every connected component of nodule voxels that passes the
+shape test whole is one candidate; one that fails it (a nodule joined to vessels, the chest wall or
+its own spicules: one component, whose longest diameter spans them) is cut into blobs
+(radview.ai.nodule_split) and every blob thick enough to be a nodule is a candidate. No candidate is
+dropped for its shape here: the false-positive reduction (radview.ai.nodule_fp) scores each from
+the features below, as the candidate-generation plus false-positive-reduction systems of LUNA16 do
+(Setio et al. 2017).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from radview.ai.nodule_split import components, split_component
+from radview.ai.postprocess import longest_diameter_mm
+from radview.core.volume import Volume
+
+SOLID_HU = -300.0  # ground glass sits near -500 HU, solid tissue near 40 HU (docs/domain.md)
+MIN_BLOB_RADIUS_MM = 1.5  # a cut blob thinner than this (3 mm across) is a vessel or a spicule
+MAX_CANDIDATES = 400  # per scan: a cap against a network that labels a whole lung
+
+# What the false-positive reduction reads, in this order (its weights depend on it).
+FEATURES = (
+    "log_volume_mm3",  # size
+    "thickness_mm",  # the largest distance from inside to the edge: a blob's radius, a vessel's
+    "sphere_fill",  # volume over that of the sphere of its longest diameter: ~0.5-1 blob, <0.3 tube
+    "mean_probability",  # the network's nodule probability, mean and highest over the candidate
+    "max_probability",
+    "mean_hu",
+    "sd_hu",
+    "solid_share",  # share above -300 HU: solid, part-solid or ground glass
+    "elongation",  # square roots of the ratios of its principal extents (mm): long, then flat
+    "flatness",
+    "log_slices",  # how many slices it spans, and how thick they are
+    "slice_spacing_mm",
+    "outside_lung_share",  # the share of its rim that is not lung (chest wall, mediastinum)
+    "neck_ratio",  # a cut blob: its radius over the widest neck to the rest; 0 when not cut
+    "cut",  # 1 for a blob cut from a larger component
+)
+
+
+@dataclass
+class Candidate:
+    """One possible nodule: its bounding box in the volume, its mask inside the box, its features."""
+
+    box: tuple[slice, ...]
+    mask: np.ndarray
+    features: np.ndarray  # float32, FEATURES order
+
+    @property
+    def volume_voxels(self) -> int:
+        return int(self.mask.sum())
+
+
+def sphere_fill(component: np.ndarray, volume: Volume) -> float:
+    """Volume of a component over that of the sphere spanning its longest 3D diameter: about 0.5-1
+    for a nodule, well under 0.3 for a vessel segment (long and thin)."""
+    count = int(component.sum())
+    if count < 2:
+        return 1.0
+    longest = max(longest_diameter_mm(component, volume), min(volume.spacing_mm))
+    return float(count * np.prod(volume.spacing_mm) / (np.pi / 6 * longest**3))
+
+
+def _principal_ratios(mask: np.ndarray, spacing: np.ndarray) -> tuple[float, float]:
+    """(elongation, flatness): sqrt(largest / middle) and sqrt(middle / smallest) principal
+    variance of the voxels in mm, each voxel counted with its own extent (so one voxel is round)."""
+    points = np.argwhere(mask) * spacing
+    covariance = np.cov(points.T) if len(points) > 1 else np.zeros((3, 3))
+    eigen = np.sort(np.linalg.eigvalsh(covariance + np.diag(spacing**2 / 12)))[::-1]
+    return float(np.sqrt(eigen[0] / eigen[1])), float(np.sqrt(eigen[1] / eigen[2]))
+
+
+def _outside_lung_share(lung: np.ndarray, box: tuple[slice, ...], mask: np.ndarray) -> float:
+    """Share of the voxels just outside the candidate (one-voxel rim) that are not lung."""
+    grown = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, n)) for s, n in zip(box, lung.shape))
+    inner = np.zeros([g.stop - g.start for g in grown], bool)
+    inner[tuple(slice(s.start - g.start, s.stop - g.start) for s, g in zip(box, grown))] = mask
+    rim = ndimage.binary_dilation(inner) & ~inner
+    return float((~lung[grown][rim]).mean()) if rim.any() else 0.0
+
+
+def candidate_features(volume: Volume, lung: np.ndarray, probability: np.ndarray, box: tuple[slice, ...],
+                       mask: np.ndarray, thickness_mm: float, neck_ratio: float, cut: bool) -> np.ndarray:
+    """The FEATURES of one candidate (mask within box)."""
+    spacing = np.asarray(volume.spacing_mm, float)
+    hu = volume.voxels[box][mask].astype(np.float32)
+    p = probability[box][mask].astype(np.float32)
+    elongation, flatness = _principal_ratios(mask, spacing)
+    values = {
+        "log_volume_mm3": np.log(mask.sum() * np.prod(spacing)),
+        "thickness_mm": thickness_mm,
+        "sphere_fill": sphere_fill(mask, volume),
+        "mean_probability": p.mean(),
+        "max_probability": p.max(),
+        "mean_hu": hu.mean() / 1000,
+        "sd_hu": hu.std() / 1000,
+        "solid_share": (hu > SOLID_HU).mean(),
+        "elongation": elongation,
+        "flatness": flatness,
+        "log_slices": np.log(np.count_nonzero(mask.any(axis=(1, 2)))),
+        "slice_spacing_mm": spacing[0],
+        "outside_lung_share": _outside_lung_share(lung, box, mask),
+        "neck_ratio": neck_ratio,
+        "cut": float(cut),
+    }
+    return np.array([values[name] for name in FEATURES], np.float32)
+
+
+def _thickness_mm(mask: np.ndarray, spacing: np.ndarray) -> float:
+    return float(ndimage.distance_transform_edt(np.pad(mask, 1), sampling=spacing).max())
+
+
+def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarray, min_sphere_fill: float,
+                      opening_mm: float, min_volume_mm3: float = 0.0) -> list[Candidate]:
+    """The candidates of one scan. labels: the network's classes (1 lung, 2 nodule); probability:
+    its nodule probability where it labelled a nodule. A component that passes the shape test
+    (sphere fill >= min_sphere_fill) is one candidate; one that fails it gives the blobs cut from it
+    with opening_mm (radview.ai.nodule_split)."""
+    spacing = np.asarray(volume.spacing_mm, float)
+    voxel_mm3 = float(np.prod(spacing))
+    lung = labels > 0  # lung and nodule: what is not lung is wall or mediastinum
+    found: list[Candidate] = []
+    for box, component in components(labels == 2):
+        if component.sum() * voxel_mm3 < min_volume_mm3:
+            continue
+        if sphere_fill(component, volume) >= min_sphere_fill or opening_mm <= 0:
+            found.append(Candidate(box, component, candidate_features(
+                volume, lung, probability, box, component, _thickness_mm(component, spacing), 0.0, False)))
+            continue
+        for piece in split_component(component, tuple(spacing), opening_mm):
+            if piece.radius_mm < MIN_BLOB_RADIUS_MM or piece.mask.sum() * voxel_mm3 < min_volume_mm3:
+                continue
+            tight = ndimage.find_objects(piece.mask.view(np.uint8))[0]
+            piece_box = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight))
+            found.append(Candidate(piece_box, piece.mask[tight], candidate_features(
+                volume, lung, probability, piece_box, piece.mask[tight], piece.radius_mm, piece.neck_ratio, True)))
+    found.sort(key=lambda c: -float(c.features[FEATURES.index("mean_probability")]))
+    return found[:MAX_CANDIDATES]

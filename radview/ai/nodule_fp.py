@@ -4,9 +4,8 @@ The candidates (radview.ai.nodule_candidates) favour recall; most are vessels, v
 the chest wall or noise. An ensemble of small fully connected networks reads each candidate's
 features (size, thickness, shape, the segmentation network's probability, density, contact with
 the chest wall) and gives the probability that it is a nodule: the finding's confidence, and what
-the FROC ranks by. It is learned by `radview train` from candidates on the recipe's phantoms that
-the segmentation network never trained on, and its operating threshold is chosen on other phantoms
-(radview.ai.nodule_fp_training). The scoring is numpy only: no torch at reading time.
+the FROC ranks by. It is learned by `radview train` from the candidates on the recipe's phantoms,
+and its operating threshold is chosen on their out-of-fold scores (radview.ai.nodule_fp_training). The scoring is numpy only: no torch at reading time.
 """
 
 from __future__ import annotations
@@ -19,9 +18,10 @@ from radview.ai.nodule_candidates import FEATURES
 
 HIDDEN = 16
 MEMBERS = 5  # ensemble members, each from its own seed: their mean is steadier than one
-# 16 hidden units, 400 steps and this weight decay: the best of five settings in a 3-fold
-# cross-validation by scan on the recipe's training and validation phantoms (model card)
+# 16 hidden units, 400 full-batch steps and this weight decay: the best of five settings in a
+# 3-fold cross-validation by scan on the recipe's phantoms (model card)
 WEIGHT_DECAY = 1e-2
+EPOCHS = 400
 
 
 class CandidateScorer:
@@ -56,7 +56,7 @@ class CandidateScorer:
         return total / len(self.members)
 
 
-def fit_scorer(features: np.ndarray, is_nodule: np.ndarray, seed: int = 0, epochs: int = 400) -> dict[str, np.ndarray]:
+def fit_scorer(features: np.ndarray, is_nodule: np.ndarray, seed: int = 0, epochs: int = EPOCHS) -> dict[str, np.ndarray]:
     """The scorer's tensors, learned from candidates' features and whether each is a nodule
     (full-batch Adam on a class-balanced cross-entropy; seeded, so one recipe gives one scorer)."""
     import torch

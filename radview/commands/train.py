@@ -50,19 +50,19 @@ def _learn_fp_reduction(args: argparse.Namespace, card, cases: dict) -> int:
     if card.postprocessing != "lung_nodules_ct":
         print(f"{card.id}: its findings have no false-positive reduction (only nodule detection has one)")
         return 2
-    if args.data:  # a site's cases: fitted on its training patients, the threshold on its validation ones
-        fit, threshold, data = cases["train"], cases["validation"], f"site data {args.data}"
-    else:  # phantoms the network never trained on (the recipe's fp_train and fp_validation parts)
-        fit, threshold = recipe_cases(card, "fp_train"), recipe_cases(card, "fp_validation")
-        data = "synthetic chest CT phantoms of the recipe's fp_train (fit) and fp_validation (threshold) seeds"
+    if args.data:  # a site's patients, training and validation
+        scans, data = [*cases["train"], *cases["validation"]], f"site data {args.data}"
+    else:  # the recipe's fp_train and fp_validation phantoms
+        scans = [*recipe_cases(card, "fp_train"), *recipe_cases(card, "fp_validation")]
+        data = "synthetic chest CT phantoms of the recipe's fp_train and fp_validation seeds"
     recipe_seed = card.training.get("recipe", {}).get("seed", 0)
-    section = learn_fp_reduction(Path(args.model_dir), fit, threshold, data, recipe_seed, progress=print_progress)
+    section = learn_fp_reduction(Path(args.model_dir), scans, data, recipe_seed, progress=print_progress)
     end_progress()
     chosen = section["threshold"]
     print(f"false-positive reduction of {card.id}: fitted on {section['fit']['candidates']} candidates of "
           f"{section['fit']['scans']} scans ({section['fit']['on_nodules']} on nodules); min_candidate_score "
           f"{chosen['min_candidate_score']} gives {chosen['false_positives_per_scan']} false positives per scan and keeps "
-          f"{chosen['candidates_on_nodules_kept']} candidates on nodules of {chosen['scans']} other scans")
+          f"{chosen['candidates_on_nodules_kept']} candidates on nodules ({chosen['method']})")
     return 0
 
 

@@ -14,7 +14,7 @@ from safetensors.numpy import save_file
 from radview.ai.card import CardError
 from radview.ai.nodule_candidates import FEATURES
 from radview.ai.nodule_fp import CandidateScorer, fit_scorer
-from radview.ai.nodule_fp_training import operating_threshold
+from radview.ai.nodule_fp_training import operating_threshold, out_of_fold_scores
 from radview.ai.registry import check_package
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models"
@@ -66,6 +66,22 @@ def test_the_threshold_keeps_the_false_positives_at_the_rate_asked_for():
     assert operating_threshold(scores, is_nodule, 1 / 3) > 0.8
     few = operating_threshold([np.array([0.9, 0.2])], [np.array([True, False])], 4.0)
     assert few <= 0.2, "with fewer false positives than allowed, every candidate is kept"
+
+
+def test_every_scan_is_scored_by_a_scorer_that_never_saw_it():
+    rng = np.random.default_rng(4)
+    scans = [_candidates(rng, 60) for _ in range(10)]
+    # one scan with its labels the other way round: a scorer that had seen it would have learned
+    # some of its pattern; one fitted on the other scans ranks its "nodules" last
+    features, is_nodule = scans[0]
+    scans[0] = (features, ~is_nodule)
+    scores = out_of_fold_scores(scans, seed=0, folds=5, epochs=120)
+    assert [len(s) for s in scores] == [60] * 10
+    assert all(np.array_equal(a, b) for a, b in zip(scores, out_of_fold_scores(scans, seed=0, folds=5, epochs=120)))
+    inverted = scores[0][scans[0][1]][:, None] > scores[0][~scans[0][1]][None, :]
+    assert inverted.mean() < 0.1
+    rest = [(s[n][:, None] > s[~n][None, :]).mean() for s, (_, n) in zip(scores[1:], scans[1:])]
+    assert np.mean(rest) > 0.9, "the other scans are ranked by what their folds learned"
 
 
 def test_a_nodule_package_without_its_false_positive_reduction_is_refused(tmp_path):

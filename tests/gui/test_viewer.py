@@ -150,8 +150,9 @@ def test_window_stays_responsive_while_a_study_opens(qtbot, window, demo_study, 
     assert len(ticks) > 20
     open_ms = (ticks[-1] - ticks[0]) * 1000
     print(f"largest event-loop gap while opening: {gaps_ms.max():.1f} ms of {open_ms:.0f} ms")
-    # 36-56 ms on a quiet machine (the first paint of the hanging protocol's panes). The limit
-    # grows with the whole open's time, as a busy machine stretches both alike; a scan or load
-    # on the window's thread would stall it for most of the open, far beyond a fifth.
-    limit_ms = max(150.0, 0.2 * open_ms)
+    # 36-56 ms on a quiet machine (the first paint of the hanging protocol's panes); 182 and 227
+    # ms of 1114 on a busy 2-core one beside another test worker. The limit grows with the whole
+    # open's time, as a busy machine stretches both alike; a scan or load on the window's thread
+    # would stall it for most of the open, far beyond a third.
+    limit_ms = max(250.0, open_ms / 3)
     assert gaps_ms.max() < limit_ms, f"the event loop stalled for {gaps_ms.max():.0f} ms of {open_ms:.0f} ms"

@@ -56,6 +56,18 @@ class Candidate:
     def volume_voxels(self) -> int:
         return int(self.mask.sum())
 
+    @property
+    def centre_voxel(self) -> np.ndarray:
+        """Its centre of mass in the volume's voxel indices (float)."""
+        return np.argwhere(self.mask).mean(axis=0) + [b.start for b in self.box]
+
+
+def on_nodule(centre_mm: np.ndarray, nodule: dict) -> bool:
+    """LUNA16's hit rule for a candidate: its centre within the reference nodule's radius (at least
+    1.5 mm, so the smallest nodules can be hit at all)."""
+    reach = max(nodule["diameter_mm"] / 2, 1.5)
+    return bool(np.linalg.norm(np.asarray(centre_mm) - np.array(nodule["centre_mm"])) <= reach)
+
 
 def sphere_fill(component: np.ndarray, volume: Volume) -> float:
     """Volume of a component over that of the sphere spanning its longest 3D diameter: about 0.5-1

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radview.ai.card import CardError, ModelCard
 from radview.ai.nodule_candidates import FEATURES
 
 HIDDEN = 16
@@ -22,6 +23,16 @@ MEMBERS = 5  # ensemble members, each from its own seed: their mean is steadier 
 # 3-fold cross-validation by scan on the recipe's phantoms (model card)
 WEIGHT_DECAY = 1e-2
 EPOCHS = 400
+
+
+def fp_reduction_section(card: ModelCard) -> dict:
+    """The card's "false_positive_reduction" section (file, sha256, ...); a CardError naming the
+    command that makes one when the card has none."""
+    section = card.raw.get("false_positive_reduction")
+    if not section:
+        raise CardError(f"{card.path}: the card has no false-positive reduction, so the model is not run "
+                        f"(make one: radview train {card.folder} --fp-reduction-only [--data DIR])")
+    return section
 
 
 class CandidateScorer:

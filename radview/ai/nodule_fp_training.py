@@ -21,7 +21,7 @@ import numpy as np
 
 from radview.ai.card import load_card, save_card
 from radview.ai.datasets import Case, case_volume
-from radview.ai.nodule_candidates import FEATURES
+from radview.ai.nodule_candidates import FEATURES, on_nodule
 from radview.ai.nodule_fp import EPOCHS, HIDDEN, MEMBERS, CandidateScorer, fit_scorer
 from radview.ai.nodules import FP_REDUCTION_FILE, card_candidates
 from radview.ai.registry import load_network, sha256_of
@@ -41,12 +41,9 @@ def _candidates(card, network, case: Case) -> tuple[np.ndarray, np.ndarray]:
     labels, confidence = predict_labels(network, card, inputs, "cpu")
     found = card_candidates(card, volume, labels, confidence)
     features = np.array([c.features for c in found], np.float32).reshape(-1, len(FEATURES))
-    centres = np.array([volume.voxel_to_patient_mm(np.argwhere(c.mask).mean(axis=0) + [b.start for b in c.box])
-                        for c in found]).reshape(-1, 3)
-    is_nodule = np.zeros(len(found), bool)
-    for nodule in (case.truth or {}).get("nodules", []):
-        reach = max(nodule["diameter_mm"] / 2, 1.5)
-        is_nodule |= np.linalg.norm(centres - np.array(nodule["centre_mm"]), axis=1) <= reach
+    nodules = (case.truth or {}).get("nodules", [])
+    centres = [volume.voxel_to_patient_mm(c.centre_voxel) for c in found]
+    is_nodule = np.array([any(on_nodule(centre, n) for n in nodules) for centre in centres], bool)
     return features, is_nodule
 
 

@@ -154,7 +154,7 @@ def diagnose_miss(card: ModelCard, volume: Volume, run: RawRun, nodule: dict, re
     it); or its best candidate scored under the card's min_candidate_score; or that candidate lies
     inside a higher-scored finding. reference: the case's label map, so the nodule's voxels are its
     own (a juxtapleural nodule cut by the chest wall) rather than the whole sphere of its diameter."""
-    from radview.ai.nodule_candidates import sphere_fill
+    from radview.ai.nodule_candidates import on_nodule, sphere_fill
     from radview.ai.nodules import scored_candidates
     from radview.ai.postprocess import longest_diameter_mm
 
@@ -182,8 +182,7 @@ def diagnose_miss(card: ModelCard, volume: Volume, run: RawRun, nodule: dict, re
     merged = f"; {outside_share:.0%} of that component lies outside the nodule: merged with what it touches" if outside_share > 0.3 else ""
     if run.candidates is None:
         run.candidates = scored_candidates(card, volume, run.labels, run.confidence)
-    centre, reach = np.array(nodule["centre_mm"]), max(nodule["diameter_mm"] / 2, 1.5)
-    inside = [c for c in run.candidates if np.linalg.norm(volume.voxel_to_patient_mm(c.centre_voxel) - centre) <= reach]
+    inside = [c for c in run.candidates if on_nodule(volume.voxel_to_patient_mm(c.centre_voxel), nodule)]
     if not inside:
         return {**detail, "dropped_by": "no candidate in it",
                 "why": f"{seen}; no candidate is centred in it (the cut did not free it){merged}"}

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from radview.ai.card import CardError, ModelCard
+from radview.ai.card import ModelCard
 from radview.ai.nodule_candidates import FEATURES, SOLID_HU, Candidate, nodule_candidates
-from radview.ai.nodule_fp import CandidateScorer
+from radview.ai.nodule_fp import CandidateScorer, fp_reduction_section
 from radview.ai.postprocess import model_finding
 from radview.core.findings import Finding
 from radview.core.volume import Volume
@@ -73,10 +73,7 @@ _scorers: dict[tuple[Path, str], CandidateScorer] = {}
 
 def candidate_scorer(card: ModelCard) -> CandidateScorer:
     """The card's false-positive reduction (radview.ai.nodule_fp), loaded once per file version."""
-    section = card.raw.get("false_positive_reduction")
-    if not section:
-        raise CardError(f"{card.path}: the card has no false-positive reduction "
-                        f"(make one: radview train {card.folder} --fp-reduction-only [--data DIR])")
+    section = fp_reduction_section(card)
     key = (card.folder / section["file"], section["sha256"])
     if key not in _scorers:
         _scorers[key] = CandidateScorer.load(key[0])
@@ -104,7 +101,7 @@ def scored_candidates(card: ModelCard, volume: Volume, labels: np.ndarray, confi
     highest first. confidence: the winning class's probability (the nodule's, on nodule voxels)."""
     candidates = card_candidates(card, volume, labels, confidence)
     scores = candidate_scorer(card).score(np.array([c.features for c in candidates]).reshape(-1, len(FEATURES)))
-    scored = [ScoredCandidate(c, float(score), np.argwhere(c.mask).mean(axis=0) + [b.start for b in c.box])
+    scored = [ScoredCandidate(c, float(score), c.centre_voxel)
               for c, score in zip(candidates, scores)]
     return sorted(scored, key=lambda c: -c.score)
 

@@ -139,10 +139,9 @@ def check_package(folder: Path) -> ModelCard:
         raise CardError(f"{statistics}: the input-conformance statistics are missing")
     _check_file(statistics, card.conformance["sha256"], "input-conformance statistics")
     if card.postprocessing == "lung_nodules_ct":  # its findings are what the false-positive reduction keeps
-        section = card.raw.get("false_positive_reduction")
-        if not section:
-            raise CardError(f"{card.path}: the card has no false-positive reduction, so the model is not run "
-                            f"(make one: radview train {card.folder} --fp-reduction-only [--data DIR])")
+        from radview.ai.nodule_fp import fp_reduction_section
+
+        section = fp_reduction_section(card)
         _check_file(card.folder / section["file"], section["sha256"], "false-positive reduction")
     return card
 

@@ -3,7 +3,9 @@
 Candidate generation favours recall: every connected component of nodule voxels that passes the
 shape test whole is one candidate; one that fails it (a nodule joined to vessels, the chest wall or
 its own spicules: one component, whose longest diameter spans them) is cut into blobs
-(radview.ai.nodule_split) and every blob thick enough to be a nodule is a candidate. No candidate is
+(radview.ai.nodule_split) and every blob thick enough to be a nodule is a candidate. A second
+source does not read the nodule label at all: solid tissue inside the lung's envelope that the
+network called neither lung nor nodule (radview.ai.nodule_envelope), where large solid nodules hide. No candidate is
 dropped for its shape here: the false-positive reduction (radview.ai.nodule_fp) scores each from
 the features below, as the candidate-generation plus false-positive-reduction systems of LUNA16 do
 (Setio et al. 2017).
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from radview.ai.nodule_envelope import envelope_regions
 from radview.ai.nodule_split import components, split_component
 from radview.ai.postprocess import longest_diameter_mm
 from radview.core.volume import Volume
@@ -41,6 +44,7 @@ FEATURES = (
     "outside_lung_share",  # the share of its rim that is not lung (chest wall, mediastinum)
     "neck_ratio",  # a cut blob: its radius over the widest neck to the rest; 0 when not cut
     "cut",  # 1 for a blob cut from a larger component
+    "from_envelope",  # 1 for dense tissue the network left out of the lung (radview.ai.nodule_envelope)
 )
 
 
@@ -97,12 +101,13 @@ def _outside_lung_share(lung: np.ndarray, box: tuple[slice, ...], mask: np.ndarr
     return float((~lung[grown][rim]).mean()) if rim.any() else 0.0
 
 
-def candidate_features(volume: Volume, lung: np.ndarray, probability: np.ndarray, box: tuple[slice, ...],
+def candidate_features(volume: Volume, lung: np.ndarray, probability: np.ndarray | None, box: tuple[slice, ...],
                        mask: np.ndarray, thickness_mm: float, neck_ratio: float, cut: bool) -> np.ndarray:
-    """The FEATURES of one candidate (mask within box)."""
+    """The FEATURES of one candidate (mask within box); probability None for one from the lung's
+    envelope (the network gave it no nodule probability: 0)."""
     spacing = np.asarray(volume.spacing_mm, float)
     hu = volume.voxels[box][mask].astype(np.float32)
-    p = probability[box][mask].astype(np.float32)
+    p = np.zeros(1, np.float32) if probability is None else probability[box][mask].astype(np.float32)
     elongation, flatness = _principal_ratios(mask, spacing)
     values = {
         "log_volume_mm3": np.log(mask.sum() * np.prod(spacing)),
@@ -120,6 +125,7 @@ def candidate_features(volume: Volume, lung: np.ndarray, probability: np.ndarray
         "outside_lung_share": _outside_lung_share(lung, box, mask),
         "neck_ratio": neck_ratio,
         "cut": float(cut),
+        "from_envelope": float(probability is None),
     }
     return np.array([values[name] for name in FEATURES], np.float32)
 
@@ -133,7 +139,8 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     """The candidates of one scan. labels: the network's classes (1 lung, 2 nodule); probability:
     its nodule probability where it labelled a nodule. A component that passes the shape test
     (sphere fill >= min_sphere_fill) is one candidate; one that fails it gives the blobs cut from it
-    with opening_mm (radview.ai.nodule_split)."""
+    with opening_mm (radview.ai.nodule_split). Then the solid parts the network left out of the
+    lung's envelope, each one candidate (radview.ai.nodule_envelope)."""
     spacing = np.asarray(volume.spacing_mm, float)
     voxel_mm3 = float(np.prod(spacing))
     lung = labels > 0  # lung and nodule: what is not lung is wall or mediastinum
@@ -153,4 +160,9 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
             found.append(Candidate(piece_box, piece.mask[tight], candidate_features(
                 volume, lung, probability, piece_box, piece.mask[tight], piece.radius_mm, piece.neck_ratio, True)))
     found.sort(key=lambda c: -float(c.features[FEATURES.index("mean_probability")]))
-    return found[:MAX_CANDIDATES]
+    found = found[:MAX_CANDIDATES]
+    # then what the network left out of the lung: few per scan, never cut by the cap above
+    for box, mask in envelope_regions(volume.voxels, labels, volume.spacing_mm, SOLID_HU):
+        found.append(Candidate(box, mask, candidate_features(
+            volume, lung, None, box, mask, _thickness_mm(mask, spacing), 0.0, False)))
+    return found

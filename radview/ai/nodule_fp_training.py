@@ -98,8 +98,9 @@ def learn_fp_reduction(model_dir: Path, cases: list[Case], data: str, seed: int 
     save_file(tensors, str(path))
     section = {
         "method": f"an ensemble of {MEMBERS} fully connected networks ({HIDDEN}-{HIDDEN} hidden units) on each candidate's "
-                  "features; candidates: components of the network's nodule voxels, and blobs cut from those that fail "
-                  "the sphere-fill test (vessel_opening_mm)",
+                  "features; candidates: components of the network's nodule voxels, blobs cut from those that fail "
+                  "the sphere-fill test (vessel_opening_mm), and solid tissue inside the lung's envelope that the "
+                  "network left out of the lung",
         "file": FP_REDUCTION_FILE, "sha256": sha256_of(path), "features": list(FEATURES), "data": data,
         "fit": {"scans": len(measured), "candidates": int(sum(len(n) for n in is_nodule)),
                 "on_nodules": int(sum(n.sum() for n in is_nodule))},

@@ -106,13 +106,16 @@ def scored_candidates(card: ModelCard, volume: Volume, labels: np.ndarray, confi
     return sorted(scored, key=lambda c: -c.score)
 
 
+def _centre_inside(candidate: ScoredCandidate, other: ScoredCandidate) -> bool:
+    local = np.round(candidate.centre_voxel).astype(int) - [b.start for b in other.candidate.box]
+    return all(0 <= i < n for i, n in zip(local, other.candidate.mask.shape)) and bool(other.candidate.mask[tuple(local)])
+
+
 def _overlaps(candidate: ScoredCandidate, kept: list[ScoredCandidate]) -> bool:
-    """Whether the candidate's centre lies inside a kept finding's mask (one nodule, two pieces)."""
-    for other in kept:
-        local = np.round(candidate.centre_voxel).astype(int) - [b.start for b in other.candidate.box]
-        if all(0 <= i < n for i, n in zip(local, other.candidate.mask.shape)) and other.candidate.mask[tuple(local)]:
-            return True
-    return False
+    """Whether the candidate and a kept finding are one nodule: either's centre inside the other's
+    mask (a blob of the network's nodule voxels on a nodule the envelope found whole, or a piece
+    cut from one)."""
+    return any(_centre_inside(candidate, other) or _centre_inside(other, candidate) for other in kept)
 
 
 def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> tuple[list[Finding], np.ndarray]:

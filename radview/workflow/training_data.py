@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from radview.ai.card import ModelCard
-from radview.ai.datasets import CXR_GRID_PX, Case, recipe_seeds
+from radview.ai.datasets import CXR_GRID_PX, Case, case_volume, recipe_seeds
+from radview.ai.input_spec import input_mismatches
 from radview.core.volume import Volume
 
 MASK_NIFTI = "mask.nii.gz"
@@ -180,10 +181,12 @@ def conformance_cases(card: ModelCard, split: dict[str, list[Case]], site: bool)
     "conformance" seeds set the limit, the test seeds measure it. A site: its validation patients."""
     if site:
         return split["validation"], [], "the site's training patients (fit) and validation patients (limit)"
-    recipe = card.training["recipe"]
-    extra = [phantom_case(card.id, seed) for seed in recipe_seeds(recipe, "conformance")]
-    data = ("synthetic phantoms: training seeds (fit), validation and conformance seeds (limit), test seeds "
-            "(pass rate)")
+    # hard-case conformance seeds bring low-dose noise and thin or thick slices into the limit;
+    # a phantom outside the card's input rules is left out (the model never runs on it)
+    extra = [case for case in recipe_cases(card, "conformance")
+             if not input_mismatches(card, case_volume(case, card.modalities[0]))]
+    data = ("synthetic phantoms: training seeds (fit), validation and conformance seeds, standard and hard-case "
+            "(limit), test seeds (pass rate)")
     return split["validation"] + extra, recipe_cases(card, "test"), data
 
 

@@ -20,7 +20,7 @@ from radview.ai.card import load_card, save_card
 from radview.ai.datasets import Case, case_volume
 from radview.ai.engine import run_model
 from radview.ai.metrics import bootstrap_interval, dice, hd95_mm
-from radview.ai.nodule_strata import MIN_REFERENCE_DIAMETER_MM, evaluate_nodule_strata, match_nodules
+from radview.ai.nodule_strata import MIN_REFERENCE_DIAMETER_MM, evaluate_nodule_strata, match_nodules, run_keeping_raw_output
 from radview.ai.radiograph_strata import evaluate_radiograph_strata, image_level_summary
 from radview.ai.tumour_strata import evaluate_tumour_strata
 from radview.core.progress import CancelToken, ProgressCallback, report
@@ -60,12 +60,15 @@ def evaluate_nodules(model_dir: Path, cases: list[Case], data: str, progress: Pr
     from radview.ai.metrics import froc
 
     card = load_card(Path(model_dir) / "model.json")
-    scans, counts, errors, seconds = [], [], [], []
+    scans, counts, errors, seconds, at_threshold = [], [], [], [], []
     for n, case in enumerate(cases):
-        result = run_model(card, case_volume(case, card.modalities[0]), "cpu", cancel=cancel)
-        seconds.append(sum(result.seconds.values()))
+        run = run_keeping_raw_output(card, case_volume(case, card.modalities[0]), cancel=cancel)
+        seconds.append(run.seconds)
         nodules = case.truth["nodules"]
-        candidates, scan_errors = match_nodules(result.findings, nodules)
+        # the curve from every candidate (LUNA16), the diameter errors from the findings at the threshold
+        candidates, _ = match_nodules(run.ranked if run.ranked is not None else run.findings, nodules)
+        operating, scan_errors = match_nodules(run.findings, nodules)
+        at_threshold.append((sum(hit for _, hit in operating), sum(not hit for _, hit in operating)))
         scans.append(candidates)
         counts.append(sum(1 for x in nodules if x["diameter_mm"] >= MIN_REFERENCE_DIAMETER_MM))
         errors.extend(scan_errors)
@@ -79,6 +82,8 @@ def evaluate_nodules(model_dir: Path, cases: list[Case], data: str, progress: Pr
         "reference_nodules_4mm_or_more": int(sum(counts)),
         **{k: round(v, 4) for k, v in curve.items()},
         "sensitivity_at_1_fp_95ci": [round(low, 4), round(high, 4)],
+        "sensitivity_at_threshold": round(sum(h for h, _ in at_threshold) / max(1, sum(counts)), 4),
+        "false_positives_per_scan_at_threshold": round(sum(f for _, f in at_threshold) / max(1, len(cases)), 2),
         "diameter_error_mm_median_abs": round(float(np.median(np.abs(errors))), 2) if errors else None,
         "diameter_error_mm_median_signed": round(float(np.median(errors)), 2) if errors else None,
         "seconds_per_scan_cpu_median": round(float(np.median(seconds)), 1),

@@ -110,6 +110,7 @@ class ScanDetections:
     nodules: list[dict]  # the reference nodules (>= 4 mm), each with its strata
     candidates: list[tuple[float, int | None]]  # (confidence, index of the nodule hit, None: a false positive)
     errors: dict[int, float] = field(default_factory=dict)  # measured minus reference diameter (mm), per nodule hit
+    false_positives_at_threshold: int = 0  # findings at the card's threshold on no reference nodule
 
 
 def stratum_froc(scans: list[ScanDetections], keep: Callable[[dict], bool]) -> dict[str, float]:

@@ -79,6 +79,7 @@ class RawRun:
     conformance: ConformanceResult
     seconds: float
     candidates: list | None = None  # the scored candidates, made when a miss is diagnosed
+    ranked: list | None = None  # findings down to score 0 (nodule detection): the FROC's whole curve
 
 
 _cpu_networks: dict[tuple[str, str], object] = {}
@@ -102,7 +103,13 @@ def run_keeping_raw_output(card: ModelCard, volume: Volume, cancel: CancelToken 
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
     labels, confidence = predict_labels(_cpu_networks[key], card, inputs, "cpu", cancel=cancel)
     findings, _, _ = POSTPROCESSORS[card.postprocessing](card, volume, labels, confidence)
-    return RawRun(findings, labels, confidence, conformance, time.perf_counter() - start)
+    ranked = None
+    if card.postprocessing == "lung_nodules_ct":
+        from radview.ai.nodules import nodule_findings
+
+        # LUNA16's curve runs past the operating point: every candidate with its score
+        ranked, _ = nodule_findings(card, volume, labels, confidence, min_score=0.0)
+    return RawRun(findings, labels, confidence, conformance, time.perf_counter() - start, ranked=ranked)
 
 
 def nodule_strata(nodule: dict) -> dict:
@@ -206,18 +213,22 @@ def _count_inside(component: np.ndarray, where: tuple[slice, ...], box: tuple[sl
 
 
 def _scan_detections(case: Case, run: RawRun) -> tuple[ScanDetections, list[int]]:
-    """The scan's reference nodules (>= 4 mm, with their strata) and findings matched to them;
-    and the indices (in truth["nodules"]) of the reference nodules no finding hit."""
+    """The scan's reference nodules (>= 4 mm, with their strata) and findings matched to them:
+    every candidate for the FROC curve, the findings at the card's threshold for the diameter
+    errors and the false positives a reader sees; and the indices (in truth["nodules"]) of the
+    reference nodules no finding at the threshold hit."""
     nodules = case.truth["nodules"]
     reference = [i for i, n in enumerate(nodules) if n["diameter_mm"] >= MIN_REFERENCE_DIAMETER_MM]
     position = {i: j for j, i in enumerate(reference)}
+    ranked = assign_findings(run.ranked if run.ranked is not None else run.findings, nodules)
+    candidates = [(confidence, None if i is None else position[i]) for confidence, i, _ in ranked]
     assigned = assign_findings(run.findings, nodules)
-    candidates = [(confidence, None if i is None else position[i]) for confidence, i, _ in assigned]
     errors = {position[i]: size - nodules[i]["diameter_mm"] for _, i, size in assigned if i is not None}
     described = [{"centre_mm": nodules[i]["centre_mm"], "diameter_mm": nodules[i]["diameter_mm"],
                   **nodule_strata(nodules[i])} for i in reference]
     hit = {i for _, i, _ in assigned if i is not None}
-    return ScanDetections(described, candidates, errors), [i for i in reference if i not in hit]
+    false_positives = sum(1 for _, i, _ in assigned if i is None)
+    return ScanDetections(described, candidates, errors, false_positives), [i for i in reference if i not in hit]
 
 
 def _stratum_values(scans: list[ScanDetections], key: str) -> list[str]:
@@ -279,7 +290,8 @@ def evaluate_nodule_strata(model_dir: Path, cases, data: str, progress: Progress
         "scans": len(scans),
         "scans_without_nodules": sum(1 for s in scans if not s.nodules),
         "reference_nodules_4mm_or_more": sum(len(s.nodules) for s in scans),
-        "false_positives_per_scan": sum(i is None for s in scans for _, i in s.candidates) / max(1, len(scans)),
+        "false_positives_per_scan": sum(s.false_positives_at_threshold for s in scans) / max(1, len(scans)),
+        "found_at_threshold": sum(len(s.errors) for s in scans),
         "overall": stratum_summary(scans, lambda _: True, rounds) if scans else {"nodules": 0},
         "strata": {key: {value: stratum_summary(scans, lambda x, k=key, v=value: x[k] == v, rounds)
                          for value in _stratum_values(scans, key)} for key in STRATA},

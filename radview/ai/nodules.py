@@ -118,11 +118,13 @@ def _overlaps(candidate: ScoredCandidate, kept: list[ScoredCandidate]) -> bool:
     return any(_centre_inside(candidate, other) or _centre_inside(other, candidate) for other in kept)
 
 
-def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> tuple[list[Finding], np.ndarray]:
+def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray,
+                    min_score: float | None = None) -> tuple[list[Finding], np.ndarray]:
     """One finding per candidate that the false-positive reduction scores at or above the card's
     min_candidate_score (and that does not lie inside a higher-scored one), its confidence that
-    score; the label map has nodule i as label i."""
-    threshold = card.thresholds.get("min_candidate_score", 0.5)
+    score; the label map has nodule i as label i. min_score: another threshold (the evaluation's
+    FROC reads every candidate, down to 0)."""
+    threshold = card.thresholds.get("min_candidate_score", 0.5) if min_score is None else min_score
     kept: list[ScoredCandidate] = []
     for candidate in scored_candidates(card, volume, labels, confidence):
         if candidate.score < threshold or len(kept) == MAX_FINDINGS:

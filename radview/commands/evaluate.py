@@ -42,7 +42,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     elif "cpm" in summary:
         print(f"{summary['scans']} scans, {summary['reference_nodules_4mm_or_more']} nodules >= 4 mm: sensitivity "
               f"{summary['sensitivity_at_1_fp']} at 1 FP/scan (95% CI {summary['sensitivity_at_1_fp_95ci']}), "
-              f"CPM {summary['cpm']}, diameter error median {summary['diameter_error_mm_median_abs']} mm")
+              f"CPM {summary['cpm']}, diameter error median {summary['diameter_error_mm_median_abs']} mm; at the card's "
+              f"threshold: sensitivity {summary['sensitivity_at_threshold']}, "
+              f"{summary['false_positives_per_scan_at_threshold']} false positives per scan")
     else:
         print(f"{summary['patients']} patients ({summary['data']}): Dice {summary['dice_mean']} "
               f"(95% CI {summary['dice_95ci'][0]}-{summary['dice_95ci'][1]}), HD95 median {summary['hd95_mm_median']} mm, "
@@ -72,13 +74,14 @@ def strata_table(summary: dict) -> str:
     the scans that were not counted (outside the card's input rules, or refused by the input check)."""
     lines = [(f"{summary['scans']} scans ({summary['scans_without_nodules']} without nodules), "
               f"{summary['reference_nodules_4mm_or_more']} nodules >= 4 mm, "
-              f"{summary['false_positives_per_scan']:.2f} false positives per scan; {summary['data']}"),
+              f"{summary['found_at_threshold']} found and {summary['false_positives_per_scan']:.2f} false positives per "
+              f"scan at the card's threshold; {summary['data']}"),
              f"{'stratum':<24}{'n':>5} " + " ".join(f"{'@' + r:>5}" for r in FROC_COLUMNS)
              + "  CPM (95% CI)       |d err| mm med   p90",
              _row("all", summary["overall"])]
     for key, values in summary["strata"].items():
         lines += [_row(f"{key.replace('_', ' ')}: {value}", s) for value, s in values.items()]
-    lines.append("sensitivity at 1/8..8 false positives per scan (LUNA16); 95% CI by bootstrap over scans")
+    lines.append("sensitivity at 1/8..8 false positives per scan (LUNA16: every candidate ranked by its score); 95% CI by bootstrap over scans")
     if summary["missed_10mm_or_more"]:
         lines.append("missed nodules >= 10 mm:")
         lines += [f"  {m['patient']} #{m['label']}: {m['diameter_mm']} mm {m['composition']}, {m['location']}, "

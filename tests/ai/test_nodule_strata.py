@@ -253,3 +253,19 @@ def test_evaluation_lists_misses_with_their_cause_and_leaves_out_scans_outside_t
     card = load_card(model / "model.json")
     assert card.metrics["hard_test"] == written and written["scans"] == 1
     assert card.metrics["headline"] == load_card(SHIPPED / "ct-nodule" / "model.json").metrics["headline"]
+
+
+def test_the_froc_reads_candidates_under_the_threshold_and_the_operating_point_only_the_findings():
+    from radview.ai.nodule_strata import _scan_detections
+
+    nodules = [_nodule(1, (20, 300, 300), 8.0, "isolated"), _nodule(2, (20, 100, 100), 6.0, "juxtavascular")]
+    case = _case("p", 1.25, nodules)
+    shown = [SimpleNamespace(confidence=0.9, centre_lps_mm=(300 * 0.7, 300 * 0.7, 20 * 1.25), size_mm=7.5),
+             SimpleNamespace(confidence=0.6, centre_lps_mm=(10.0, 10.0, 10.0), size_mm=4.0)]
+    below = [SimpleNamespace(confidence=0.2, centre_lps_mm=(100 * 0.7, 100 * 0.7, 20 * 1.25), size_mm=5.0),
+             SimpleNamespace(confidence=0.1, centre_lps_mm=(30.0, 30.0, 30.0), size_mm=4.0)]
+    run = RawRun(shown, None, None, ConformanceResult(True, 10.0, 21.0, 24, "within limits"), 1.0, ranked=shown + below)
+    detections, missed = _scan_detections(case, run)
+    assert [(c, i) for c, i in detections.candidates] == [(0.9, 0), (0.6, None), (0.2, 1), (0.1, None)]
+    assert detections.false_positives_at_threshold == 1 and detections.errors == {0: -0.5}
+    assert missed == [1], "the 6 mm nodule is found only under the threshold: a miss for the reader"

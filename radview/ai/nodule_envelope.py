@@ -84,9 +84,12 @@ def envelope_regions(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float
     """(bounding box, mask within it) of each part denser than dense_hu inside the lung's envelope
     that the network did not label lung or nodule (labels: 1 lung, 2 nodule)."""
     spacing = np.asarray(spacing_mm, float)
-    lung = labels > 0
-    if not lung.any():
+    lung_box = ndimage.find_objects((labels > 0).view(np.uint8))
+    if not lung_box or lung_box[0] is None:
         return
+    # a closing never reaches past the bounding box of what it closes: work inside the lungs' box
+    lung_box = lung_box[0]
+    lung, hu = labels[lung_box] > 0, hu[lung_box]
     envelope, coarse_lung, factors = coarse_envelope(lung, spacing)
     # only where the envelope adds to the lung is there anything to find: full resolution there only
     added, _count = ndimage.label(ndimage.binary_dilation(envelope & ~coarse_lung))
@@ -105,5 +108,5 @@ def envelope_regions(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float
             for m, piece_box in enumerate(ndimage.find_objects(pieces), start=1):
                 piece = pieces[piece_box] == m
                 if piece.sum() * voxel_mm3 >= MIN_VOLUME_MM3:
-                    yield (tuple(slice(o.start + p.start + q.start, o.start + p.start + q.stop)
-                                 for o, p, q in zip(box, part_box, piece_box, strict=True)), piece)
+                    yield (tuple(slice(w.start + o.start + p.start + q.start, w.start + o.start + p.start + q.stop)
+                                 for w, o, p, q in zip(lung_box, box, part_box, piece_box, strict=True)), piece)

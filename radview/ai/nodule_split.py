@@ -138,7 +138,12 @@ def split_component(component: np.ndarray, spacing_mm: tuple[float, float, float
 
 def components(nodule_mask: np.ndarray) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
     """(bounding box, component mask within it) for every connected component."""
-    labelled, _count = ndimage.label(nodule_mask)
+    where = ndimage.find_objects(nodule_mask.view(np.uint8))
+    if not where or where[0] is None:
+        return
+    # labelled inside the mask's own box: the same components in the same order, on less of the scan
+    offset = where[0]
+    labelled, _count = ndimage.label(nodule_mask[offset])
     for n, box in enumerate(ndimage.find_objects(labelled), start=1):
         if box is not None:
-            yield box, labelled[box] == n
+            yield tuple(slice(o.start + b.start, o.start + b.stop) for o, b in zip(offset, box)), labelled[box] == n

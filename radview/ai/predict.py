@@ -28,8 +28,12 @@ class SliceInputs:
 
     def batch(self, start: int, stop: int) -> np.ndarray:
         """(stop - start, channels, H', W') float32 for the slices indices[start:stop]."""
-        stack = np.stack([slice_with_context(self.voxels, int(k), self.card.context_slices) for k in self.indices[start:stop]])
-        values = normalise(stack, self.stats, self.card.normalisation, self.inverted)
+        context = np.stack([slice_with_context(np.arange(self.voxels.shape[0]), int(k), self.card.context_slices)
+                            for k in self.indices[start:stop]])
+        # each slice normalised once, though it is a context channel of up to 2 * context + 1 inputs
+        needed = np.unique(context)
+        normalised = normalise(self.voxels[needed], self.stats, self.card.normalisation, self.inverted)
+        values = normalised[np.searchsorted(needed, context)]
         if self.scale == 1.0:
             return values
         import torch

@@ -5,10 +5,10 @@ shape test whole is one candidate; one that fails it (a nodule joined to vessels
 its own spicules: one component, whose longest diameter spans them) is cut into blobs
 (radview.ai.nodule_split) and every blob thick enough to be a nodule is a candidate. A second
 source does not read the nodule label at all: solid tissue inside the lung's envelope that the
-network called neither lung nor nodule (radview.ai.nodule_envelope), where large solid nodules hide. No candidate is
-dropped for its shape here: the false-positive reduction (radview.ai.nodule_fp) scores each from
-the features below, as the candidate-generation plus false-positive-reduction systems of LUNA16 do
-(Setio et al. 2017).
+network called neither lung nor nodule (radview.ai.nodule_envelope), where large solid nodules
+hide. No candidate is dropped for its shape here: the false-positive reduction
+(radview.ai.nodule_fp) scores each from the features below, as the candidate-generation plus
+false-positive-reduction systems of LUNA16 do (Setio et al. 2017).
 """
 
 from __future__ import annotations

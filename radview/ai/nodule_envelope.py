@@ -12,11 +12,12 @@ for them without the network's nodule label, as the large-solid-nodule detector 
    finer one). A nodule inside the lung is a hole in the lung mask; one on the pleura is a dent in
    its outline that the ball cannot enter.
 2. Inside the envelope, the voxels the network did not call lung that are solid (denser than
-   -300 HU; radview.ai.nodule_candidates passes its SOLID_HU), opened by a ball of OPENING_MM (vessels and slivers of chest wall thinner than that go).
-3. Each remaining connected part between MIN_VOLUME_MM3 and MAX_VOLUME_MM3 (and no longer than
-   MAX_EXTENT_MM) is a candidate. The
-   false-positive reduction (radview.ai.nodule_fp) scores it like any other, knowing its source
-   (the "from_envelope" feature): it tells a nodule from a corner of chest wall or mediastinum.
+   -300 HU; radview.ai.nodule_candidates passes its SOLID_HU), opened by a ball of OPENING_MM:
+   vessels and slivers of chest wall thinner than that go.
+3. Each remaining connected part between MIN_VOLUME_MM3 and MAX_VOLUME_MM3, and no longer than
+   MAX_EXTENT_MM, is a candidate. The false-positive reduction (radview.ai.nodule_fp) scores it
+   like any other, knowing its source (the "from_envelope" feature): it tells a nodule from a
+   corner of chest wall or mediastinum.
 """
 
 from __future__ import annotations

@@ -102,13 +102,15 @@ def run_keeping_raw_output(card: ModelCard, volume: Volume, cancel: CancelToken 
         _cpu_networks[key] = load_network(card, "cpu")
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
     labels, confidence = predict_labels(_cpu_networks[key], card, inputs, "cpu", cancel=cancel)
-    findings, _, _ = POSTPROCESSORS[card.postprocessing](card, volume, labels, confidence)
     ranked = None
     if card.postprocessing == "lung_nodules_ct":
-        from radview.ai.nodules import nodule_findings
+        from radview.ai.nodules import ranked_nodule_findings
 
-        # LUNA16's curve runs past the operating point: every candidate with its score
-        ranked, _ = nodule_findings(card, volume, labels, confidence, min_score=0.0)
+        # LUNA16's curve runs past the operating point: every candidate with its score, scored once
+        ranked, operating = ranked_nodule_findings(card, volume, labels, confidence)
+        findings = ranked[:operating]
+    else:
+        findings, _, _ = POSTPROCESSORS[card.postprocessing](card, volume, labels, confidence)
     return RawRun(findings, labels, confidence, conformance, time.perf_counter() - start, ranked=ranked)
 
 

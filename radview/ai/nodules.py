@@ -118,19 +118,37 @@ def _overlaps(candidate: ScoredCandidate, kept: list[ScoredCandidate]) -> bool:
     return any(_centre_inside(candidate, other) or _centre_inside(other, candidate) for other in kept)
 
 
-def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray,
-                    min_score: float | None = None) -> tuple[list[Finding], np.ndarray]:
-    """One finding per candidate that the false-positive reduction scores at or above the card's
-    min_candidate_score (and that does not lie inside a higher-scored one), its confidence that
-    score; the label map has nodule i as label i. min_score: another threshold (the evaluation's
-    FROC reads every candidate, down to 0)."""
-    threshold = card.thresholds.get("min_candidate_score", 0.5) if min_score is None else min_score
+def _kept(scored: list[ScoredCandidate], threshold: float) -> list[ScoredCandidate]:
+    """The candidates scored at or above threshold, highest first, none inside a higher-scored one."""
     kept: list[ScoredCandidate] = []
-    for candidate in scored_candidates(card, volume, labels, confidence):
+    for candidate in scored:
         if candidate.score < threshold or len(kept) == MAX_FINDINGS:
             break
         if not _overlaps(candidate, kept):
             kept.append(candidate)
+    return kept
+
+
+def nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> tuple[list[Finding], np.ndarray]:
+    """One finding per candidate that the false-positive reduction scores at or above the card's
+    min_candidate_score (and that does not lie inside a higher-scored one), its confidence that
+    score; the label map has nodule i as label i."""
+    kept = _kept(scored_candidates(card, volume, labels, confidence), card.thresholds.get("min_candidate_score", 0.5))
+    return _findings(card, volume, labels, kept)
+
+
+def ranked_nodule_findings(card: ModelCard, volume: Volume, labels: np.ndarray, confidence: np.ndarray) -> tuple[list[Finding], int]:
+    """Every candidate as a finding, down to score 0, highest first (the evaluation's FROC runs past
+    the operating point), and how many of them lead at or above the card's min_candidate_score:
+    that prefix is what nodule_findings gives (the dedup goes in score order)."""
+    kept = _kept(scored_candidates(card, volume, labels, confidence), 0.0)
+    threshold = card.thresholds.get("min_candidate_score", 0.5)
+    findings, _ = _findings(card, volume, labels, kept)
+    return findings, sum(1 for c in kept if c.score >= threshold)
+
+
+def _findings(card: ModelCard, volume: Volume, labels: np.ndarray, kept: list[ScoredCandidate]) -> tuple[list[Finding], np.ndarray]:
+    """The kept candidates as findings, measured, and the label map with finding i as label i."""
     voxel_mm3 = float(np.prod(volume.spacing_mm))
     midline_x, lung_z = _lung_sides(labels, volume)
     out = np.zeros(labels.shape, np.uint8)

@@ -6,7 +6,8 @@ its own spicules: one component, whose longest diameter spans them) is cut into 
 (radview.ai.nodule_split) and every blob thick enough to be a nodule is a candidate. A second
 source does not read the nodule label at all: solid tissue inside the lung's envelope that the
 network called neither lung nor nodule (radview.ai.nodule_envelope), where large solid nodules
-hide. No candidate is dropped for its shape here: the false-positive reduction
+hide. A third reads the CT image's shape alone: blobs of a Hessian dot filter in the lung
+(radview.ai.nodule_blobs), where small nodules on a vessel or the pleura hide. No candidate is dropped for its shape here: the false-positive reduction
 (radview.ai.nodule_fp) scores each from the features below, as the candidate-generation plus
 false-positive-reduction systems of LUNA16 do (Setio et al. 2017).
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from radview.ai.nodule_blobs import BlobMap, blob_map, blob_regions
 from radview.ai.nodule_envelope import envelope_regions
 from radview.ai.nodule_split import components, split_component
 from radview.ai.postprocess import longest_diameter_mm
@@ -45,6 +47,10 @@ FEATURES = (
     "neck_ratio",  # a cut blob: its radius over the widest neck to the rest; 0 when not cut
     "cut",  # 1 for a blob cut from a larger component
     "from_envelope",  # 1 for dense tissue the network left out of the lung (radview.ai.nodule_envelope)
+    "blob_response_hu",  # the highest Hessian dot response inside it (radview.ai.nodule_blobs), in 100 HU,
+    "blob_scale_mm",  # and the scale and roundness (l3 / l1: 1 for a sphere) where it is highest
+    "blob_roundness",
+    "from_blob_filter",  # 1 for a blob the dot filter found in the CT image
 )
 
 
@@ -64,6 +70,11 @@ class Candidate:
     def centre_voxel(self) -> np.ndarray:
         """Its centre of mass in the volume's voxel indices (float)."""
         return np.argwhere(self.mask).mean(axis=0) + [b.start for b in self.box]
+
+    def contains(self, voxel: np.ndarray) -> bool:
+        """Whether a voxel (volume indices, float: rounded) lies in its mask."""
+        local = np.round(voxel).astype(int) - [b.start for b in self.box]
+        return all(0 <= i < n for i, n in zip(local, self.mask.shape)) and bool(self.mask[tuple(local)])
 
 
 def on_nodule(centre_mm: np.ndarray, nodule: dict) -> bool:
@@ -92,23 +103,29 @@ def _principal_ratios(mask: np.ndarray, spacing: np.ndarray) -> tuple[float, flo
     return float(np.sqrt(eigen[0] / eigen[1])), float(np.sqrt(eigen[1] / eigen[2]))
 
 
-def _outside_lung_share(lung: np.ndarray, box: tuple[slice, ...], mask: np.ndarray) -> float:
-    """Share of the voxels just outside the candidate (one-voxel rim) that are not lung."""
-    grown = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, n)) for s, n in zip(box, lung.shape))
+def _outside_lung_share(labels: np.ndarray, box: tuple[slice, ...], mask: np.ndarray) -> float:
+    """Share of the voxels just outside the candidate (one-voxel rim) that are neither lung nor nodule."""
+    grown = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, n)) for s, n in zip(box, labels.shape))
     inner = np.zeros([g.stop - g.start for g in grown], bool)
     inner[tuple(slice(s.start - g.start, s.stop - g.start) for s, g in zip(box, grown))] = mask
     rim = ndimage.binary_dilation(inner) & ~inner
-    return float((~lung[grown][rim]).mean()) if rim.any() else 0.0
+    return float((labels[grown][rim] == 0).mean()) if rim.any() else 0.0
 
 
-def candidate_features(volume: Volume, lung: np.ndarray, probability: np.ndarray | None, box: tuple[slice, ...],
-                       mask: np.ndarray, thickness_mm: float, neck_ratio: float, cut: bool) -> np.ndarray:
-    """The FEATURES of one candidate (mask within box); probability None for one from the lung's
-    envelope (the network gave it no nodule probability: 0)."""
+SOURCES = ("network", "cut", "envelope", "blob")  # where a candidate came from (module docstring)
+
+
+def candidate_features(volume: Volume, labels: np.ndarray, probability: np.ndarray, blobs: BlobMap | None,
+                       box: tuple[slice, ...], mask: np.ndarray, thickness_mm: float, neck_ratio: float,
+                       source: str) -> np.ndarray:
+    """The FEATURES of one candidate (mask within box) from one of SOURCES. probability: the
+    network's nodule probability, read where it labelled nodule only (0 elsewhere: an envelope
+    part or a blob the network called lung has none)."""
     spacing = np.asarray(volume.spacing_mm, float)
     hu = volume.voxels[box][mask].astype(np.float32)
-    p = np.zeros(1, np.float32) if probability is None else probability[box][mask].astype(np.float32)
+    p = np.where(labels[box][mask] == 2, probability[box][mask], 0.0).astype(np.float32)
     elongation, flatness = _principal_ratios(mask, spacing)
+    blob = blobs.strongest_within(box, mask) if blobs is not None else (0.0, 0.0, 0.0)
     values = {
         "log_volume_mm3": np.log(mask.sum() * np.prod(spacing)),
         "thickness_mm": thickness_mm,
@@ -122,10 +139,14 @@ def candidate_features(volume: Volume, lung: np.ndarray, probability: np.ndarray
         "flatness": flatness,
         "log_slices": np.log(np.count_nonzero(mask.any(axis=(1, 2)))),
         "slice_spacing_mm": spacing[0],
-        "outside_lung_share": _outside_lung_share(lung, box, mask),
+        "outside_lung_share": _outside_lung_share(labels, box, mask),
         "neck_ratio": neck_ratio,
-        "cut": float(cut),
-        "from_envelope": float(probability is None),
+        "cut": float(source == "cut"),
+        "from_envelope": float(source == "envelope"),
+        "blob_response_hu": blob[0] / 100,
+        "blob_scale_mm": blob[1],
+        "blob_roundness": blob[2],
+        "from_blob_filter": float(source == "blob"),
     }
     return np.array([values[name] for name in FEATURES], np.float32)
 
@@ -140,29 +161,39 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     its nodule probability where it labelled a nodule. A component that passes the shape test
     (sphere fill >= min_sphere_fill) is one candidate; one that fails it gives the blobs cut from it
     with opening_mm (radview.ai.nodule_split). Then the solid parts the network left out of the
-    lung's envelope, each one candidate (radview.ai.nodule_envelope)."""
+    lung's envelope (radview.ai.nodule_envelope) and the blobs of the CT image's dot filter
+    (radview.ai.nodule_blobs), each one candidate."""
     spacing = np.asarray(volume.spacing_mm, float)
     voxel_mm3 = float(np.prod(spacing))
-    lung = labels > 0  # lung and nodule: what is not lung is wall or mediastinum
+    blobs = blob_map(volume.voxels, labels, volume.spacing_mm)
+
+    def candidate(box: tuple[slice, ...], mask: np.ndarray, thickness_mm: float, neck_ratio: float, source: str) -> Candidate:
+        return Candidate(box, mask, candidate_features(volume, labels, probability, blobs, box, mask, thickness_mm,
+                                                       neck_ratio, source))
+
     found: list[Candidate] = []
     for box, component in components(labels == 2):
         if component.sum() * voxel_mm3 < min_volume_mm3:
             continue
         if sphere_fill(component, volume) >= min_sphere_fill or opening_mm <= 0:
-            found.append(Candidate(box, component, candidate_features(
-                volume, lung, probability, box, component, _thickness_mm(component, spacing), 0.0, False)))
+            found.append(candidate(box, component, _thickness_mm(component, spacing), 0.0, "network"))
             continue
         for piece in split_component(component, tuple(spacing), opening_mm):
             if piece.radius_mm < MIN_BLOB_RADIUS_MM or piece.mask.sum() * voxel_mm3 < min_volume_mm3:
                 continue
             tight = ndimage.find_objects(piece.mask.view(np.uint8))[0]
             piece_box = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight))
-            found.append(Candidate(piece_box, piece.mask[tight], candidate_features(
-                volume, lung, probability, piece_box, piece.mask[tight], piece.radius_mm, piece.neck_ratio, True)))
+            found.append(candidate(piece_box, piece.mask[tight], piece.radius_mm, piece.neck_ratio, "cut"))
     found.sort(key=lambda c: -float(c.features[FEATURES.index("mean_probability")]))
     found = found[:MAX_CANDIDATES]
-    # then what the network left out of the lung: few per scan, never cut by the cap above
+    # then the sources that do not read the nodule label: each capped on its own, never cut above
     for box, mask in envelope_regions(volume.voxels, labels, volume.spacing_mm, SOLID_HU):
-        found.append(Candidate(box, mask, candidate_features(
-            volume, lung, None, box, mask, _thickness_mm(mask, spacing), 0.0, False)))
+        found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "envelope"))
+    if blobs is not None:
+        whole = [c for c in found if not c.features[FEATURES.index("cut")]]
+        for box, mask, radius_mm in blob_regions(volume.voxels, labels, volume.spacing_mm, blobs):
+            blob = candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "blob")
+            # a blob inside a thicker candidate found whole is a part of it (the rim of a large nodule)
+            if not any(c.features[FEATURES.index("thickness_mm")] > radius_mm and c.contains(blob.centre_voxel) for c in whole):
+                found.append(blob)
     return found

@@ -99,8 +99,9 @@ def learn_fp_reduction(model_dir: Path, cases: list[Case], data: str, seed: int 
     section = {
         "method": f"an ensemble of {MEMBERS} fully connected networks ({HIDDEN}-{HIDDEN} hidden units) on each candidate's "
                   "features; candidates: components of the network's nodule voxels, blobs cut from those that fail "
-                  "the sphere-fill test (vessel_opening_mm), and solid tissue inside the lung's envelope that the "
-                  "network left out of the lung",
+                  "the sphere-fill test (vessel_opening_mm), solid tissue inside the lung's envelope that the "
+                  "network left out of the lung, and the maxima of a multiscale Hessian dot filter of the CT image "
+                  "in the lung",
         "file": FP_REDUCTION_FILE, "sha256": sha256_of(path), "features": list(FEATURES), "data": data,
         "fit": {"scans": len(measured), "candidates": int(sum(len(n) for n in is_nodule)),
                 "on_nodules": int(sum(n.sum() for n in is_nodule))},

@@ -107,8 +107,7 @@ def scored_candidates(card: ModelCard, volume: Volume, labels: np.ndarray, confi
 
 
 def _centre_inside(candidate: ScoredCandidate, other: ScoredCandidate) -> bool:
-    local = np.round(candidate.centre_voxel).astype(int) - [b.start for b in other.candidate.box]
-    return all(0 <= i < n for i, n in zip(local, other.candidate.mask.shape)) and bool(other.candidate.mask[tuple(local)])
+    return other.candidate.contains(candidate.centre_voxel)
 
 
 def _overlaps(candidate: ScoredCandidate, kept: list[ScoredCandidate]) -> bool:

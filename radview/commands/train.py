@@ -45,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _learn_fp_reduction(args: argparse.Namespace, card, cases: dict) -> int:
     """The nodule candidates' false-positive reduction, for the weights in the package."""
     from radview.ai.nodule_fp_training import learn_fp_reduction
-    from radview.workflow.training_data import recipe_cases
+    from radview.workflow.training_data import lazy_recipe_cases
 
     if card.postprocessing != "lung_nodules_ct":
         print(f"{card.id}: its findings have no false-positive reduction (only nodule detection has one)")
@@ -53,7 +53,7 @@ def _learn_fp_reduction(args: argparse.Namespace, card, cases: dict) -> int:
     if args.data:  # a site's patients, training and validation
         scans, data = [*cases["train"], *cases["validation"]], f"site data {args.data}"
     else:  # the recipe's fp_train and fp_validation phantoms
-        scans = [*recipe_cases(card, "fp_train"), *recipe_cases(card, "fp_validation")]
+        scans = lazy_recipe_cases(card, "fp_train", "fp_validation")
         data = "synthetic chest CT phantoms of the recipe's fp_train and fp_validation seeds"
     recipe_seed = card.training.get("recipe", {}).get("seed", 0)
     section = learn_fp_reduction(Path(args.model_dir), scans, data, recipe_seed, progress=print_progress)

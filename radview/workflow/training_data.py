@@ -165,9 +165,16 @@ def recipe_cases(card: ModelCard, part: str) -> list[Case]:
     """The phantom cases of one part ("train", "validation", "test") of the card's recipe: the
     standard phantoms of `<part>_seeds`, then the hard-case phantoms of `<part>_hard_seeds` (their
     seeds are disjoint from the held-out hard-case seeds; hard_seeds refuses any overlap)."""
+    return list(lazy_recipe_cases(card, part))
+
+
+def lazy_recipe_cases(card: ModelCard, *parts: str) -> LazyCases:
+    """The phantom cases of the recipe's parts, in order (as recipe_cases), made one at a time as
+    they are read: for a pass that reads each scan once, so memory holds one scan, not forty."""
     recipe = card.training["recipe"]
-    standard = [phantom_case(card.id, seed) for seed in recipe_seeds(recipe, part)]
-    return standard + [hard_phantom_case(card.id, seed) for seed in recipe_seeds(recipe, f"{part}_hard")]
+    seeds = [(hard, seed) for part in parts
+             for hard in (False, True) for seed in recipe_seeds(recipe, f"{part}_hard" if hard else part)]
+    return LazyCases(lambda pair: hard_phantom_case(card.id, pair[1]) if pair[0] else phantom_case(card.id, pair[1]), seeds)
 
 
 def recipe_split(card: ModelCard) -> dict[str, list[Case]]:

@@ -17,6 +17,7 @@ from radview.ai.card_schema import (MAX_CARD_BYTES, card_validator, consistency_
 from radview.core.findings import FindingKind
 
 CARD_FILE = "model.json"
+MODEL_FILE_MODE = 0o644  # a model package is shared, not private (share_model_file)
 TASKS = ("segmentation", "detection")
 NORMALISATIONS = ("ct_window", "zscore", "percentile", "bundle")  # bundle: an imported bundle's own steps
 # what turns the network's output into findings (radview.ai.engine.POSTPROCESSORS), and the kind of
@@ -202,10 +203,21 @@ def load_card(path: Path) -> ModelCard:
         raise CardError(f"{path}: the model card could not be checked ({type(exc).__name__}: {exc})") from exc
 
 
+def share_model_file(path: Path) -> Path:
+    """Make a file of a model package readable by every user of the workstation (0644): a model
+    holds no patient data, and a site that retrains on a shared workstation shares the model.
+    RadView's atomic writes and safetensors write 0600."""
+    import os
+
+    if os.name == "posix":
+        os.chmod(path, MODEL_FILE_MODE)
+    return Path(path)
+
+
 def save_card(card_dict: dict, folder: Path) -> Path:
-    """Write a card dict as model.json in `folder` (atomically)."""
+    """Write a card dict as model.json in `folder` (atomically), readable by all (share_model_file)."""
     from radview.core.atomic import write_text_atomic
 
     path = Path(folder) / CARD_FILE
     write_text_atomic(path, json.dumps(card_dict, indent=2) + "\n")
-    return path
+    return share_model_file(path)

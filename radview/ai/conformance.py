@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radview.ai.card import CardError, ModelCard
+from radview.ai.card import CardError, ModelCard, share_model_file
 from radview.ai.predict import SliceInputs
 
 METHOD = "mahalanobis-encoder-features+intensity-profile"
@@ -344,4 +344,4 @@ def write_statistics(folder: Path, statistics: Statistics) -> Path:
     path = Path(folder) / STATISTICS_FILE
     save_file({name: np.ascontiguousarray(getattr(statistics, name)) for name in Statistics.__dataclass_fields__},
               str(path))
-    return path
+    return share_model_file(path)

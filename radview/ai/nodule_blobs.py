@@ -15,8 +15,10 @@ Doi, Med Phys 2003; used for candidate generation in the LUNA16 systems, Setio e
    with the lung for a sphere of radius about sqrt(3) sigma, near zero for a vessel.
 3. Each local maximum of the best response over scales above MIN_RESPONSE_HU, at a scale under the
    ceiling, where the smoothed image is nearly flat (a blob's centre, not the rim of a large
-   nodule), and outside the radius of every stronger one (at most MAX_BLOBS per scan, strongest first) is a candidate: the voxels within its blob's radius that are denser
-   than halfway between its centre and the lung around it.
+   nodule), and outside the radius of every stronger one (at most MAX_BLOBS per scan, strongest
+   first) is a candidate: the voxels within its blob's radius that are denser than halfway between
+   its centre and the lung around it. radview.ai.nodule_candidates drops one whose centre lies in a
+   thicker candidate found whole (a part of a larger nodule).
 
 Every candidate, from whichever source, also gets the highest dot response inside it, with that
 point's scale and roundness, as features: the false-positive reduction (radview.ai.nodule_fp)
@@ -50,8 +52,9 @@ _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
 @dataclass
 class BlobMap:
-    """The best dot response (HU) and its scale (mm) on the filter's grid, where that grid lies in
-    the volume (box: the lungs' bounding box; factors: full-resolution voxels per grid voxel)."""
+    """The best dot response (HU) over scales, and where it is best its scale (mm), the image's
+    slope and the blob's roundness, on the filter's grid; where that grid lies in the volume (box:
+    the lungs' bounding box; factors: full-resolution voxels per grid voxel)."""
 
     response_hu: np.ndarray
     scale_mm: np.ndarray
@@ -60,10 +63,6 @@ class BlobMap:
     box: tuple[slice, ...]
     factors: tuple[int, int, int]
     grid_spacing_mm: np.ndarray
-
-    def grid_voxel(self, voxel: np.ndarray) -> np.ndarray:
-        """A volume voxel index (float) on the filter's grid (float)."""
-        return (np.asarray(voxel, float) - [b.start for b in self.box] - (np.asarray(self.factors) - 1) / 2) / self.factors
 
     def volume_voxel(self, grid_voxel: np.ndarray) -> np.ndarray:
         """A grid voxel (float) in the volume's voxel indices (float)."""
@@ -164,7 +163,9 @@ def blob_map(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float,
         step_mm = np.sqrt(sigma_mm**2 - done_mm**2)
         smoothed, done_mm = ndimage.gaussian_filter(smoothed, step_mm / grid_spacing, truncate=3.0), sigma_mm
         # a blob's three eigenvalues are negative and its dot response at most the weakest, so the
-        # trace (the diagonal's sum) is below -3 times the response: the rest of the Hessian only there
+        # trace (the diagonal's sum) is below -3 times the response: the rest of the Hessian only where
+        # it is below -1.5 MIN_RESPONSE_HU (so every response from half the threshold up is in the map,
+        # for the features of candidates whose blob is weaker than a candidate's of its own)
         diagonal = _hessian_at(smoothed, points, grid_spacing, _PAIRS[:3]) * sigma_mm**2
         strong = diagonal.sum(axis=1) < -3 * MIN_RESPONSE_HU / 2
         where = tuple(p[strong] for p in points)
@@ -208,9 +209,10 @@ def _peaks(blobs: BlobMap) -> list[tuple[np.ndarray, float, float]]:
 
 def blob_regions(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float, float], blobs: BlobMap
                  ) -> Iterator[tuple[tuple[slice, ...], np.ndarray, float]]:
-    """(bounding box, mask within it, radius mm) of each blob: the voxels within its radius (sqrt(3) sigma, at
-    least 1.5 mm) of its centre that are denser than halfway between the centre and the lung around
-    it (within the radius only, so a vessel it touches does not pull its centre away)."""
+    """(bounding box, mask within it, radius mm) of each blob: the voxels within its radius
+    (sqrt(3) sigma, at least 1.5 mm) of its centre that are denser than halfway between the centre
+    and the lung around it (within the radius only, so a vessel it touches does not pull its centre
+    away)."""
     spacing = np.asarray(spacing_mm, float)
     for grid_point, _response, sigma_mm in _peaks(blobs):
         centre = np.round(blobs.volume_voxel(grid_point)).astype(int)

@@ -112,13 +112,11 @@ def _outside_lung_share(labels: np.ndarray, box: tuple[slice, ...], mask: np.nda
     return float((labels[grown][rim] == 0).mean()) if rim.any() else 0.0
 
 
-SOURCES = ("network", "cut", "envelope", "blob")  # where a candidate came from (module docstring)
-
-
 def candidate_features(volume: Volume, labels: np.ndarray, probability: np.ndarray, blobs: BlobMap | None,
                        box: tuple[slice, ...], mask: np.ndarray, thickness_mm: float, neck_ratio: float,
                        source: str) -> np.ndarray:
-    """The FEATURES of one candidate (mask within box) from one of SOURCES. probability: the
+    """The FEATURES of one candidate (mask within box) from its source ("network": a whole
+    component, "cut", "envelope" or "blob"; the module docstring). probability: the
     network's nodule probability, read where it labelled nodule only (0 elsewhere: an envelope
     part or a blob the network called lung has none)."""
     spacing = np.asarray(volume.spacing_mm, float)
@@ -192,8 +190,8 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     if blobs is not None:
         whole = [c for c in found if not c.features[FEATURES.index("cut")]]
         for box, mask, radius_mm in blob_regions(volume.voxels, labels, volume.spacing_mm, blobs):
-            blob = candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "blob")
+            centre = np.argwhere(mask).mean(axis=0) + [b.start for b in box]
             # a blob inside a thicker candidate found whole is a part of it (the rim of a large nodule)
-            if not any(c.features[FEATURES.index("thickness_mm")] > radius_mm and c.contains(blob.centre_voxel) for c in whole):
-                found.append(blob)
+            if not any(c.features[FEATURES.index("thickness_mm")] > radius_mm and c.contains(centre) for c in whole):
+                found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "blob"))
     return found

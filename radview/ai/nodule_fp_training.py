@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radview.ai.card import load_card, save_card
+from radview.ai.card import load_card, save_card, share_model_file
 from radview.ai.datasets import Case, case_volume
 from radview.ai.nodule_candidates import FEATURES, on_nodule
 from radview.ai.nodule_fp import EPOCHS, HIDDEN, MEMBERS, CandidateScorer, fit_scorer
@@ -96,6 +96,7 @@ def learn_fp_reduction(model_dir: Path, cases: list[Case], data: str, seed: int 
 
     path = Path(model_dir) / FP_REDUCTION_FILE
     save_file(tensors, str(path))
+    share_model_file(path)
     section = {
         "method": f"an ensemble of {MEMBERS} fully connected networks ({HIDDEN}-{HIDDEN} hidden units) on each candidate's "
                   "features; candidates: components of the network's nodule voxels, blobs cut from those that fail "

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from radview.ai.augment import augment
-from radview.ai.card import ModelCard, load_card, save_card
+from radview.ai.card import ModelCard, load_card, save_card, share_model_file
 from radview.ai.datasets import Case
 from radview.ai.predict import SliceInputs, predict_labels
 from radview.ai.registry import sha256_of
@@ -164,6 +164,7 @@ def train_model(
                     break
     assert best_state is not None
     save_file(best_state, str(card.weights_path))
+    share_model_file(card.weights_path)
     run = {
         "steps_run": log[-1]["step"],
         "best_validation_dice": round(best, 4),

@@ -172,3 +172,19 @@ def test_brackets_inside_strings_do_not_count_as_nesting(package: Path):
 def test_the_shipped_cards_pass_the_schema():
     for folder in sorted(SHIPPED.iterdir()):
         assert load_card(folder / "model.json").id == folder.name
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fchmod"), reason="POSIX file modes")
+def test_a_retrained_package_is_readable_by_every_user_of_the_workstation(package: Path):
+    import os
+
+    import numpy as np
+
+    from radview.ai.card import save_card
+    from radview.ai.conformance import Statistics, write_statistics
+
+    card = json.loads((package / "model.json").read_text())
+    written = [save_card(card, package),
+               write_statistics(package, Statistics(*(np.zeros(2, np.float32) for _ in range(4))))]
+    assert [oct(os.stat(p).st_mode & 0o777) for p in written] == ["0o644", "0o644"], "a model holds no patient data"
+    assert load_card(package / "model.json").id == "mr-brain-tumor"

@@ -141,3 +141,20 @@ def test_evaluate_a_nodule_model_on_a_sites_csv_labelled_ct(tmp_path, demo_study
     assert summary["data"] == str(site) and "sensitivity" in capsys.readouterr().out
     metrics = load_card(model / "model.json").metrics
     assert metrics["site"][str(site)] == summary and metrics["headline"] == load_card(SHIPPED / "ct-nodule" / "model.json").metrics["headline"]
+
+def test_the_false_positive_pass_reads_the_recipes_phantoms_in_order_one_at_a_time(monkeypatch):
+    import radview.workflow.training_data as training_data
+
+    card = load_card(SHIPPED / "ct-nodule" / "model.json")
+    made = []
+    monkeypatch.setattr(training_data, "phantom_case", lambda model, seed: made.append(("standard", seed)) or seed)
+    monkeypatch.setattr(training_data, "hard_phantom_case", lambda model, seed: made.append(("hard", seed)) or -seed)
+    recipe = card.training["recipe"]
+    expected = [seed for part in ("fp_train", "fp_validation")
+                for seed in training_data.recipe_seeds(recipe, part) + [-s for s in training_data.recipe_seeds(recipe, f"{part}_hard")]]
+    assert len(expected) == 44 and 5035 in [-s for s in expected], "the recipe's 44 scans, the extra hard cases too"
+    scans = training_data.lazy_recipe_cases(card, "fp_train", "fp_validation")
+    assert len(scans) == len(expected) and made == [], "nothing made before it is read"
+    assert scans[3] == expected[3] and len(made) == 1
+    assert list(scans) == expected
+    assert training_data.recipe_cases(card, "fp_train") + training_data.recipe_cases(card, "fp_validation") == expected

@@ -8,7 +8,8 @@ and a nodule a blob whatever their orientation, which is what the Hessian tells 
 Doi, Med Phys 2003; used for candidate generation in the LUNA16 systems, Setio et al. 2017):
 
 1. The HU image inside the lungs' bounding box, averaged to a grid of about GRID_MM, is smoothed
-   by Gaussians of SCALES_MM (each scale from the last, so each filter is narrow).
+   by Gaussians of SCALES_MM (each scale from the last, so each filter is narrow; the larger ones
+   on a grid twice as coarse).
 2. At each dense voxel (above MIN_HU) in or next to the network's lung, the Hessian's eigenvalues
    |l1| >= |l2| >= |l3|: a bright blob has all three negative, a tube only two, a plate one. The
    dot response l3^2/|l1|, scaled by sigma^2 so scales compare, is in HU: near the blob's contrast
@@ -45,6 +46,8 @@ MAX_BLOBS = 120  # per scan, strongest first (noisy thick-slice scans have the m
 # nodules on a vessel or the pleura up to 3.3, rims of nodules over 15 mm 3.6-10, other maxima median 3.1
 MAX_SLOPE_RATIO = 3.5
 LUNG_REACH_VOXELS = 2  # also next to the lung: a nodule on the pleura is partly labelled wall
+COARSE_FROM_MM = 3.2  # scales from this sigma up run on a grid twice as coarse, on axes of at most
+COARSE_GRID_UP_TO_MM = 1.3  # this spacing (sigma is then still over 1.2 coarse voxels)
 
 # the Hessian's six distinct entries (axis pairs), in this order
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
@@ -139,46 +142,69 @@ def dot_response_hu(eigenvalues: np.ndarray) -> np.ndarray:
     return np.where(blob, eigenvalues[:, 2] ** 2 / strongest, 0.0).astype(np.float32)
 
 
-def blob_map(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float, float]) -> BlobMap | None:
-    """The dot filter over the lungs' bounding box (labels: 1 lung, 2 nodule); None without lung."""
+def _scale_responses(smoothed: np.ndarray, points: tuple[np.ndarray, ...], spacing: np.ndarray, sigma_mm: float
+                     ) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """(points kept, dot response HU, slope HU, roundness) at one scale, at the points where a
+    response of at least half MIN_RESPONSE_HU is possible: a negative definite Hessian's largest
+    eigenvalue is at least its largest diagonal entry, so the response (at most |l3|) is at most
+    the smallest |diagonal|; the rest of the Hessian is computed only where that bound allows."""
+    diagonal = _hessian_at(smoothed, points, spacing, _PAIRS[:3]) * sigma_mm**2
+    possible = diagonal.max(axis=1) <= -MIN_RESPONSE_HU / 2
+    points = tuple(p[possible] for p in points)
+    hessian = np.concatenate([diagonal[possible], _hessian_at(smoothed, points, spacing, _PAIRS[3:]) * sigma_mm**2], axis=1)
+    eigenvalues = symmetric_eigenvalues(hessian)
+    slope = np.linalg.norm(_gradient_at(smoothed, points, spacing), axis=1) * sigma_mm
+    return points, dot_response_hu(eigenvalues), slope, (eigenvalues[:, 2] / eigenvalues[:, 0]).astype(np.float32)
+
+
+def _interior(mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The indices of a mask's voxels off the border (central differences need both neighbours)."""
+    mask[[0, -1], :, :] = mask[:, [0, -1], :] = mask[:, :, [0, -1]] = False
+    return np.nonzero(mask)
+
+
+def blob_map(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float, float],
+             lung_box: tuple[slice, ...] | None = None) -> BlobMap | None:
+    """The dot filter over the lungs' bounding box (labels: 1 lung, 2 nodule; lung_box: that box when
+    the caller has it); None without lung."""
     spacing = np.asarray(spacing_mm, float)
-    found = ndimage.find_objects((labels > 0).view(np.uint8))
-    if not found or found[0] is None:
-        return None
-    box = found[0]
+    if lung_box is None:
+        found = ndimage.find_objects((labels > 0).view(np.uint8))
+        if not found or found[0] is None:
+            return None
+        lung_box = found[0]
+    box = lung_box
     factors = tuple(max(1, int(round(GRID_MM / s))) for s in spacing)
     image = _block_mean(hu[box], factors)
     grid_spacing = spacing * factors
     lung = (labels[box] > 0)[tuple(slice(f // 2, n * f, f) for f, n in zip(factors, image.shape, strict=True))]
     search = ndimage.binary_dilation(lung, iterations=LUNG_REACH_VOXELS) & (image > MIN_HU)
-    search[[0, -1], :, :] = search[:, [0, -1], :] = search[:, :, [0, -1]] = False  # central differences need neighbours
-    points = np.nonzero(search)
-    response = np.zeros(image.shape, np.float32)
-    scale = np.zeros(image.shape, np.float32)
-    slope = np.zeros(image.shape, np.float32)
-    roundness = np.zeros(image.shape, np.float32)
-    smoothed, done_mm = image, 0.0
+    points = _interior(search.copy())
+    maps = [np.zeros(image.shape, np.float32) for _ in range(4)]  # response, scale, slope, roundness
+    # the larger scales on a grid twice as coarse (a Gaussian of sigma >= COARSE_FROM_MM is sampled
+    # finely enough there), decimated from the fine one: coarse voxel i is fine voxel 2i
+    halving = tuple(2 if s <= COARSE_GRID_UP_TO_MM else 1 for s in grid_spacing)
+    coarse_points = None
+    smoothed, done_mm, step_grid, step_spacing = image, 0.0, (1, 1, 1), grid_spacing
     for sigma_mm in SCALES_MM:
+        if sigma_mm >= COARSE_FROM_MM and coarse_points is None:
+            smoothed = smoothed[tuple(slice(None, None, h) for h in halving)]
+            step_grid, step_spacing = halving, grid_spacing * halving
+            coarse = np.zeros(smoothed.shape, bool)
+            coarse[tuple(np.minimum(p // h, n - 1) for p, h, n in zip(np.nonzero(search), halving, smoothed.shape))] = True
+            coarse_points = _interior(coarse)
         # each scale from the last: Gaussians compose, sigma^2 adds
         step_mm = np.sqrt(sigma_mm**2 - done_mm**2)
-        smoothed, done_mm = ndimage.gaussian_filter(smoothed, step_mm / grid_spacing, truncate=3.0), sigma_mm
-        # a blob's three eigenvalues are negative and its dot response at most the weakest, so the
-        # trace (the diagonal's sum) is below -3 times the response: the rest of the Hessian only where
-        # it is below -1.5 MIN_RESPONSE_HU (so every response from half the threshold up is in the map,
-        # for the features of candidates whose blob is weaker than a candidate's of its own)
-        diagonal = _hessian_at(smoothed, points, grid_spacing, _PAIRS[:3]) * sigma_mm**2
-        strong = diagonal.sum(axis=1) < -3 * MIN_RESPONSE_HU / 2
-        where = tuple(p[strong] for p in points)
-        hessian = np.concatenate([diagonal[strong], _hessian_at(smoothed, where, grid_spacing, _PAIRS[3:]) * sigma_mm**2], axis=1)
-        eigenvalues = symmetric_eigenvalues(hessian)
-        value = dot_response_hu(eigenvalues)
-        better = value > response[where]
+        smoothed, done_mm = ndimage.gaussian_filter(smoothed, step_mm / step_spacing, truncate=3.0), sigma_mm
+        where, value, slope, roundness = _scale_responses(
+            smoothed, points if coarse_points is None else coarse_points, step_spacing, sigma_mm)
+        if coarse_points is not None:  # to the fine grid: at the first voxel of each coarse voxel's block
+            where = tuple(w * h for w, h in zip(where, step_grid))
+        better = value > maps[0][where]
         where = tuple(w[better] for w in where)
-        response[where] = value[better]
-        scale[where] = sigma_mm
-        slope[where] = np.linalg.norm(_gradient_at(smoothed, where, grid_spacing), axis=1) * sigma_mm
-        roundness[where] = eigenvalues[better, 2] / eigenvalues[better, 0]
-    return BlobMap(response, scale, slope, roundness, box, factors, grid_spacing)
+        for image_map, values in zip(maps, (value[better], sigma_mm, slope[better], roundness[better])):
+            image_map[where] = values
+    return BlobMap(*maps, box, factors, grid_spacing)
 
 
 def _peaks(blobs: BlobMap) -> list[tuple[np.ndarray, float, float]]:

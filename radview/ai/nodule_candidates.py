@@ -163,7 +163,9 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     (radview.ai.nodule_blobs), each one candidate."""
     spacing = np.asarray(volume.spacing_mm, float)
     voxel_mm3 = float(np.prod(spacing))
-    blobs = blob_map(volume.voxels, labels, volume.spacing_mm)
+    found_lung = ndimage.find_objects((labels > 0).view(np.uint8))
+    lung_box = found_lung[0] if found_lung and found_lung[0] is not None else None
+    blobs = blob_map(volume.voxels, labels, volume.spacing_mm, lung_box) if lung_box is not None else None
 
     def candidate(box: tuple[slice, ...], mask: np.ndarray, thickness_mm: float, neck_ratio: float, source: str) -> Candidate:
         return Candidate(box, mask, candidate_features(volume, labels, probability, blobs, box, mask, thickness_mm,
@@ -185,7 +187,8 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     found.sort(key=lambda c: -float(c.features[FEATURES.index("mean_probability")]))
     found = found[:MAX_CANDIDATES]
     # then the sources that do not read the nodule label: each capped on its own, never cut above
-    for box, mask in envelope_regions(volume.voxels, labels, volume.spacing_mm, SOLID_HU):
+    for box, mask in (envelope_regions(volume.voxels, labels, volume.spacing_mm, SOLID_HU, lung_box)
+                      if lung_box is not None else ()):
         found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "envelope"))
     if blobs is not None:
         whole = [c for c in found if not c.features[FEATURES.index("cut")]]

@@ -80,16 +80,18 @@ def _full(coarse: np.ndarray, factors: list[int], box: tuple[slice, ...]) -> np.
     return full[offset]
 
 
-def envelope_regions(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float, float], dense_hu: float
-                     ) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
+def envelope_regions(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float, float], dense_hu: float,
+                     lung_box: tuple[slice, ...] | None = None) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
     """(bounding box, mask within it) of each part denser than dense_hu inside the lung's envelope
-    that the network did not label lung or nodule (labels: 1 lung, 2 nodule)."""
+    that the network did not label lung or nodule (labels: 1 lung, 2 nodule; lung_box: the
+    bounding box of both when the caller has it)."""
     spacing = np.asarray(spacing_mm, float)
-    lung_box = ndimage.find_objects((labels > 0).view(np.uint8))
-    if not lung_box or lung_box[0] is None:
-        return
+    if lung_box is None:
+        found = ndimage.find_objects((labels > 0).view(np.uint8))
+        if not found or found[0] is None:
+            return
+        lung_box = found[0]
     # a closing never reaches past the bounding box of what it closes: work inside the lungs' box
-    lung_box = lung_box[0]
     lung, hu = labels[lung_box] > 0, hu[lung_box]
     envelope, coarse_lung, factors = coarse_envelope(lung, spacing)
     # only where the envelope adds to the lung is there anything to find: full resolution there only

@@ -7,22 +7,27 @@ inference, post-processing); the baseline feeds the same prepared batches straig
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
 from radview.ai.card import ModelCard
-from radview.ai.engine import _network, choose_device, run_model
+from radview.ai.engine import _network, choose_device, input_scale, run_model
 from radview.ai.predict import SliceInputs
 from radview.core.volume import Volume
 
+MIN_SECONDS = 4.0  # end-to-end time each model is timed over at least
+MAX_ROUNDS = 60
+
 
 def forward_only_s(card: ModelCard, volume: Volume, device: str, batch_size: int = 8) -> float:
-    """Seconds for the network alone over every slice of `volume` (inputs prepared beforehand)."""
+    """Seconds for the network alone over every slice of `volume` (inputs prepared beforehand, at
+    the card's pixel spacing as `run_model` prepares them)."""
     import torch
     from monai.inferers import sliding_window_inference
 
     network = _network(card, device)
-    inputs = SliceInputs(card, volume.voxels, volume.display_inverted)
+    inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
     batches = [torch.from_numpy(inputs.batch(s, min(s + batch_size, len(inputs)))).to(device)
                for s in range(0, len(inputs), batch_size)]
     autocast = torch.float16 if device == "cuda" else None
@@ -41,17 +46,26 @@ def forward_only_s(card: ModelCard, volume: Volume, device: str, batch_size: int
     return time.perf_counter() - start
 
 
-def time_model(card: ModelCard, volume: Volume, rounds: int = 3, device_setting: str = "auto") -> dict:
-    """Median end-to-end and forward-only seconds of `rounds` runs, after one warm-up run."""
+def time_model(card: ModelCard, volume: Volume, rounds: int = 3, device_setting: str = "auto",
+               min_seconds: float = MIN_SECONDS, max_rounds: int = MAX_ROUNDS) -> dict:
+    """Median end-to-end and forward-only seconds of `rounds` runs each, or as many more (up to
+    max_rounds) as fill min_seconds of end-to-end time: a run of a few tens of milliseconds is
+    timed often enough that the machine's noise does not decide its ratio."""
     device = choose_device(device_setting)
+    start = time.perf_counter()
     run_model(card, volume, device)  # warm-up: weights loaded, kernels chosen
-    ends, forwards, findings = [], [], 0
+    warm_up_s = time.perf_counter() - start
+    rounds = max(rounds, min(max_rounds, math.ceil(min_seconds / max(warm_up_s, 1e-3))))
+    # each side timed in a block after its own warm-up: on the CPU the first bare pass after a
+    # whole run took 5x its steady time on a radiograph (0.11 s against 0.022 s), which
+    # alternating the two sides counted in every round
+    ends, findings = [], 0
     for _ in range(rounds):
         start = time.perf_counter()
-        result = run_model(card, volume, device)
+        findings = len(run_model(card, volume, device).findings)
         ends.append(time.perf_counter() - start)
-        findings = len(result.findings)
-        forwards.append(forward_only_s(card, volume, device))
+    forward_only_s(card, volume, device)
+    forwards = [forward_only_s(card, volume, device) for _ in range(rounds)]
     end, forward = statistics.median(ends), statistics.median(forwards)
     return {"model": card.id, "device": device, "slices": volume.shape[0], "shape": list(volume.shape),
             "end_to_end_s": round(end, 3), "forward_only_s": round(forward, 3),

@@ -14,6 +14,7 @@ false-positive-reduction systems of LUNA16 do (Setio et al. 2017).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,34 +163,28 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     lung's envelope (radview.ai.nodule_envelope) and the blobs of the CT image's dot filter
     (radview.ai.nodule_blobs), each one candidate."""
     spacing = np.asarray(volume.spacing_mm, float)
-    voxel_mm3 = float(np.prod(spacing))
     found_lung = ndimage.find_objects((labels > 0).view(np.uint8))
     lung_box = found_lung[0] if found_lung and found_lung[0] is not None else None
-    blobs = blob_map(volume.voxels, labels, volume.spacing_mm, lung_box) if lung_box is not None else None
+    with ThreadPoolExecutor(1) as pool:
+        # the dot filter (Gaussians that free the GIL) runs beside the components and the envelope,
+        # which do not need it: only the candidates' features read it
+        blobs_later = pool.submit(blob_map, volume.voxels, labels, volume.spacing_mm, lung_box) \
+            if lung_box is not None else None
+        shapes = _network_shapes(volume, labels, min_sphere_fill, opening_mm, min_volume_mm3)
+        envelope = [(box, mask, _thickness_mm(mask, spacing), 0.0, "envelope") for box, mask in
+                    (envelope_regions(volume.voxels, labels, volume.spacing_mm, SOLID_HU, lung_box)
+                     if lung_box is not None else ())]
+        blobs = blobs_later.result() if blobs_later is not None else None
 
     def candidate(box: tuple[slice, ...], mask: np.ndarray, thickness_mm: float, neck_ratio: float, source: str) -> Candidate:
         return Candidate(box, mask, candidate_features(volume, labels, probability, blobs, box, mask, thickness_mm,
                                                        neck_ratio, source))
 
-    found: list[Candidate] = []
-    for box, component in components(labels == 2):
-        if component.sum() * voxel_mm3 < min_volume_mm3:
-            continue
-        if sphere_fill(component, volume) >= min_sphere_fill or opening_mm <= 0:
-            found.append(candidate(box, component, _thickness_mm(component, spacing), 0.0, "network"))
-            continue
-        for piece in split_component(component, tuple(spacing), opening_mm):
-            if piece.radius_mm < MIN_BLOB_RADIUS_MM or piece.mask.sum() * voxel_mm3 < min_volume_mm3:
-                continue
-            tight = ndimage.find_objects(piece.mask.view(np.uint8))[0]
-            piece_box = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight))
-            found.append(candidate(piece_box, piece.mask[tight], piece.radius_mm, piece.neck_ratio, "cut"))
+    found = [candidate(*shape) for shape in shapes]
     found.sort(key=lambda c: -float(c.features[FEATURES.index("mean_probability")]))
     found = found[:MAX_CANDIDATES]
     # then the sources that do not read the nodule label: each capped on its own, never cut above
-    for box, mask in (envelope_regions(volume.voxels, labels, volume.spacing_mm, SOLID_HU, lung_box)
-                      if lung_box is not None else ()):
-        found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "envelope"))
+    found.extend(candidate(*shape) for shape in envelope)
     if blobs is not None:
         whole = [c for c in found if not c.features[FEATURES.index("cut")]]
         for box, mask, radius_mm in blob_regions(volume.voxels, labels, volume.spacing_mm, blobs):
@@ -198,3 +193,25 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
             if not any(c.features[FEATURES.index("thickness_mm")] > radius_mm and c.contains(centre) for c in whole):
                 found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "blob"))
     return found
+
+
+def _network_shapes(volume: Volume, labels: np.ndarray, min_sphere_fill: float, opening_mm: float,
+                    min_volume_mm3: float) -> list[tuple[tuple[slice, ...], np.ndarray, float, float, str]]:
+    """(box, mask, thickness mm, neck ratio, source) of each candidate from the nodule label: a
+    component whole when it passes the shape test, else the blobs cut from it."""
+    spacing = np.asarray(volume.spacing_mm, float)
+    voxel_mm3 = float(np.prod(spacing))
+    shapes = []
+    for box, component in components(labels == 2):
+        if component.sum() * voxel_mm3 < min_volume_mm3:
+            continue
+        if sphere_fill(component, volume) >= min_sphere_fill or opening_mm <= 0:
+            shapes.append((box, component, _thickness_mm(component, spacing), 0.0, "network"))
+            continue
+        for piece in split_component(component, tuple(spacing), opening_mm):
+            if piece.radius_mm < MIN_BLOB_RADIUS_MM or piece.mask.sum() * voxel_mm3 < min_volume_mm3:
+                continue
+            tight = ndimage.find_objects(piece.mask.view(np.uint8))[0]
+            piece_box = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight))
+            shapes.append((piece_box, piece.mask[tight], piece.radius_mm, piece.neck_ratio, "cut"))
+    return shapes

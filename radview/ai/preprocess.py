@@ -29,11 +29,13 @@ def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, flo
 def normalise(values: np.ndarray, stats: tuple[float, float], normalisation: dict, inverted: bool = False) -> np.ndarray:
     """float32 network input from raw values; MONOCHROME1 images are inverted first (docs/domain.md)."""
     offset, scale = stats
-    out = (values.astype(np.float32) - offset) / scale
+    out = values.astype(np.float32)  # a copy: the steps below work in place on it
+    out -= np.float32(offset)
+    out /= np.float32(scale)
     if normalisation["method"] in ("ct_window", "percentile"):
-        out = np.clip(out, 0.0, 1.0)
+        np.clip(out, 0.0, 1.0, out=out)
         if inverted:
-            out = 1.0 - out
+            np.subtract(1.0, out, out=out)
     return out
 
 

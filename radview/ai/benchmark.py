@@ -7,7 +7,6 @@ inference, post-processing); the baseline feeds the same prepared batches straig
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 
@@ -52,21 +51,18 @@ def time_model(card: ModelCard, volume: Volume, rounds: int = 3, device_setting:
     max_rounds) as fill min_seconds of end-to-end time: a run of a few tens of milliseconds is
     timed often enough that the machine's noise does not decide its ratio."""
     device = choose_device(device_setting)
-    start = time.perf_counter()
     run_model(card, volume, device)  # warm-up: weights loaded, kernels chosen
-    warm_up_s = time.perf_counter() - start
-    rounds = max(rounds, min(max_rounds, math.ceil(min_seconds / max(warm_up_s, 1e-3))))
-    # each side timed in a block after its own warm-up: on the CPU the first bare pass after a
-    # whole run took 5x its steady time on a radiograph (0.11 s against 0.022 s), which
-    # alternating the two sides counted in every round
+    # each side timed in a block after its own warm-up, so neither pays for what the other left
+    # behind: before BLAS was held to one thread during a run (radview.ai.blas_threads), the
+    # first bare pass after a run took 5x its steady time on a radiograph (0.11 s, not 0.022 s)
     ends, findings = [], 0
-    for _ in range(rounds):
+    while len(ends) < rounds or (sum(ends) < min_seconds and len(ends) < max_rounds):
         start = time.perf_counter()
         findings = len(run_model(card, volume, device).findings)
         ends.append(time.perf_counter() - start)
     forward_only_s(card, volume, device)
-    forwards = [forward_only_s(card, volume, device) for _ in range(rounds)]
+    forwards = [forward_only_s(card, volume, device) for _ in ends]
     end, forward = statistics.median(ends), statistics.median(forwards)
     return {"model": card.id, "device": device, "slices": volume.shape[0], "shape": list(volume.shape),
             "end_to_end_s": round(end, 3), "forward_only_s": round(forward, 3),
-            "overhead_ratio": round(end / forward, 2), "findings": findings, "rounds": rounds}
+            "overhead_ratio": round(end / forward, 2), "findings": findings, "rounds": len(ends)}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from radview.ai.blas_threads import one_blas_thread
 from radview.ai.card import ModelCard
 from radview.ai.conformance import UNLIKE_TRAINING, ConformanceResult, check_conformance, judge, layer_features, screen_input
 from radview.ai.conformance_capture import FeatureCapture, reads_inference_pass
@@ -31,7 +32,6 @@ from radview.core.volume import Volume
 log = logging.getLogger("radview.ai")
 _networks: dict[tuple[str, str, str], object] = {}
 _device_lock = threading.Lock()  # one inference at a time per process (docs/architecture.md: per device)
-_blas_libraries = None  # threadpoolctl's view of the BLAS libraries loaded (_one_blas_thread)
 
 
 @dataclass
@@ -110,21 +110,8 @@ def run_model(
     mismatches: the card's input rules the series breaks, when the reader ran the model by hand.
     """
     warm_up()  # waits for a warm-up importing in another thread (radview.ai.warmup)
-    with _one_blas_thread():
+    with one_blas_thread():
         return _run_model(card, volume, device_setting, progress, cancel, batch_size, cpu_threads, mismatches)
-
-
-def _one_blas_thread():
-    """numpy's and scipy's OpenBLAS held to one thread for a run. Their idle threads spin for a
-    while after each call and took the cores from the network's next pass: a radiograph's run
-    back to back took 0.13 s instead of 0.047 s on the 2-core CPU. Their matrices here are small
-    (the input check's 288 features, the false-positive reduction's 16 units)."""
-    global _blas_libraries
-    from threadpoolctl import ThreadpoolController
-
-    if _blas_libraries is None:  # found once, after the warm-up has loaded numpy and scipy
-        _blas_libraries = ThreadpoolController()
-    return _blas_libraries.limit(limits=1, user_api="blas")
 
 
 def _run_model(card: ModelCard, volume: Volume, device_setting: str, progress: ProgressCallback | None,
@@ -221,7 +208,7 @@ def check_input(card: ModelCard, volume: Volume, device_setting: str = "auto") -
         return _cannot_prepare(card, volume) or no_input_check(card)
     warm_up()
     device = choose_device(device_setting)
-    with _device_lock:
+    with one_blas_thread(), _device_lock:
         refused = _cannot_prepare(card, volume)
         if refused is not None:
             return refused

@@ -7,12 +7,9 @@ hard-case phantoms' nodules had any candidate from the network's labels. In 3D a
 and a nodule a blob whatever their orientation, which is what the Hessian tells apart (Li, Sone and
 Doi, Med Phys 2003; used for candidate generation in the LUNA16 systems, Setio et al. 2017):
 
-1. The HU image inside the lungs' bounding box, averaged to a grid of about GRID_MM, loses what is
-   wider than WALL_TOPHAT_MM (a white top-hat: the image minus its grey opening by a cube that
-   size, on the lung's level): the chest wall and the mediastinum drop to the lung's density, and
-   a nodule on the pleura, a bump on a bright wall whose Hessian is no blob's, stands alone. It is
-   then smoothed by Gaussians of SCALES_MM (each scale from the last, so each filter is narrow;
-   the larger ones on a grid twice as coarse).
+1. The HU image inside the lungs' bounding box, averaged to a grid of about GRID_MM, is smoothed
+   by Gaussians of SCALES_MM (each scale from the last, so each filter is narrow; the larger ones
+   on a grid twice as coarse).
 2. At each dense voxel (above MIN_HU) in or next to the network's lung, the Hessian's eigenvalues
    |l1| >= |l2| >= |l3|: a bright blob has all three negative, a tube only two, a plate one. The
    dot response l3^2/|l1|, scaled by sigma^2 so scales compare, is in HU: near the blob's contrast
@@ -41,10 +38,6 @@ GRID_MM = 1.25  # the filter's grid: voxels of 0.9-1.4 mm (0.5 mm pixels average
 # Gaussian sigmas: blobs of radius about sqrt(3) sigma, 1.7 to 5.5 mm. The last is a ceiling: a
 # maximum there is a larger nodule (or its rim), which the network and the envelope find whole
 SCALES_MM = (1.0, 1.5, 2.2, 3.2, 4.5)
-# 9 mm: on the recipe's training phantoms (out-of-fold, 40 scans) the top-hat gave 2 more small
-# juxtapleural nodules a candidate; of 7, 9, 13 and 17 mm, 7 and 9 ranked best, 9 with fewer candidates
-WALL_TOPHAT_MM = 9.0
-LUNG_HU = -850.0  # the level the top-hat leaves the lung and the wall at
 MIN_HU = -750.0  # ground glass (about -700 to -500 HU) and denser: the lung itself is about -850
 MIN_RESPONSE_HU = 30.0  # on the phantoms: solid nodules of 4 mm and more respond 60-150 HU, faint ground glass 35-70
 MAX_BLOBS = 120  # per scan, strongest first (noisy thick-slice scans have the most)
@@ -96,15 +89,6 @@ def _block_mean(image: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
     cropped = image[: shape[0], : shape[1], : shape[2]].astype(np.float32)
     return cropped.reshape(shape[0] // factors[0], factors[0], shape[1] // factors[1], factors[1],
                            shape[2] // factors[2], factors[2]).mean(axis=(1, 3, 5))
-
-
-def without_wall(image: np.ndarray, spacing_mm: np.ndarray, width_mm: float = WALL_TOPHAT_MM) -> np.ndarray:
-    """The image's white top-hat on the lung's level: what is narrower than width_mm (a nodule,
-    a vessel, a nodule's bump on the pleura) keeps its density; what is wider (the chest wall, the
-    mediastinum, the lung itself) goes to LUNG_HU. A cube, not a ball: its grey opening is
-    separable, a few tenths of a second on a whole scan."""
-    size = tuple(max(3, int(round(width_mm / s)) | 1) for s in spacing_mm)  # odd, so it is centred
-    return image - ndimage.grey_opening(image, size=size) + LUNG_HU
 
 
 def _hessian_at(smoothed: np.ndarray, points: tuple[np.ndarray, ...], spacing: np.ndarray,
@@ -191,8 +175,8 @@ def blob_map(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float,
         lung_box = found[0]
     box = lung_box
     factors = tuple(max(1, int(round(GRID_MM / s))) for s in spacing)
+    image = _block_mean(hu[box], factors)
     grid_spacing = spacing * factors
-    image = without_wall(_block_mean(hu[box], factors), grid_spacing)
     lung = (labels[box] > 0)[tuple(slice(f // 2, n * f, f) for f, n in zip(factors, image.shape, strict=True))]
     search = ndimage.binary_dilation(lung, iterations=LUNG_REACH_VOXELS) & (image > MIN_HU)
     points = _interior(search.copy())

@@ -40,3 +40,38 @@ def test_features_from_the_inference_pass_equal_those_of_the_checks_own_pass(bra
     for a, b in zip(own, captured):
         assert a.shape == b.shape and np.array_equal(a, b)
     assert not network._forward_hooks and all(not m._forward_hooks for m in network.modules())  # hooks removed
+
+
+def test_pooled_features_are_each_cells_mean_and_root_mean_square():
+    """The fast paths of the pooling (none for the deepest layer, a plain average pool where the cells
+    tile a layer) give what the check is defined by: per bottleneck cell, the mean and, for finer
+    layers, the root mean square of the layer's output there."""
+    import torch
+
+    from radview.ai.conformance import pooled_features
+
+    generator = torch.Generator().manual_seed(0)
+    captured = {"fine": torch.randn(2, 3, 16, 16, generator=generator),  # cells of 4 x 4
+                "odd": torch.randn(2, 2, 10, 10, generator=generator),  # cells that do not tile: 10 over 4
+                "deep": torch.randn(2, 5, 4, 4, generator=generator)}
+    pooled = pooled_features(captured, ["fine", "odd", "deep"]).numpy()  # (slices, positions, channels)
+    fine = captured["fine"].numpy().reshape(2, 3, 4, 4, 4, 4)
+    expected_fine = np.concatenate([fine.mean(axis=(3, 5)), np.sqrt((fine**2).mean(axis=(3, 5)))], axis=1)
+    odd = captured["odd"].numpy()
+    # adaptive cells along 10 -> 4: [0,3), [2,5), [5,8), [7,10)
+    edges = [(0, 3), (2, 5), (5, 8), (7, 10)]
+    odd_cells = np.stack([np.stack([odd[:, :, a:b, c:d] for c, d in edges], axis=-1) for a, b in edges], axis=-2)
+    expected_odd = np.concatenate([odd_cells.mean(axis=(2, 3)), np.sqrt((odd_cells**2).mean(axis=(2, 3)))], axis=1)
+    expected = np.concatenate([expected_fine, expected_odd, captured["deep"].numpy()], axis=1).reshape(2, 6 + 4 + 5, 16)
+    assert np.allclose(pooled, expected.transpose(0, 2, 1), atol=1e-5)
+
+
+def test_mahalanobis_distances_of_each_position():
+    from radview.ai.conformance import _distances
+
+    rng = np.random.default_rng(0)
+    rows, mean = rng.normal(size=(50, 6)).astype(np.float32), rng.normal(size=6).astype(np.float32)
+    root = rng.normal(size=(6, 6))
+    precision = (root @ root.T + np.eye(6)).astype(np.float32)
+    expected = np.sqrt(np.einsum("ni,ij,nj->n", rows - mean, precision, rows - mean))
+    assert np.allclose(_distances(rows, mean, precision), expected, rtol=1e-5)

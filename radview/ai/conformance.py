@@ -188,12 +188,12 @@ def _pooled(features, grid):
     ratio = [n // g for n, g in zip(features.shape[2:], grid)]
     if all(r * g == n for r, g, n in zip(ratio, grid, features.shape[2:])):
         # the cells tile the layer exactly: a plain average pool gives the same numbers, 40 % faster
-        mean = torch.nn.functional.avg_pool2d(features, ratio)
-        energy = torch.nn.functional.avg_pool2d(features * features, ratio).sqrt()
+        def pool(x):
+            return torch.nn.functional.avg_pool2d(x, ratio)
     else:
-        mean = torch.nn.functional.adaptive_avg_pool2d(features, grid)
-        energy = torch.nn.functional.adaptive_avg_pool2d(features * features, grid).sqrt()
-    return torch.cat([mean, energy], dim=1)
+        def pool(x):
+            return torch.nn.functional.adaptive_avg_pool2d(x, grid)
+    return torch.cat([pool(features), pool(features * features).sqrt()], dim=1)
 
 
 def fit_gaussian(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,14 @@ from pathlib import Path
 
 import pytest
 
+# Modules that bind a patched function by name (`from radview.ai.engine import run_model`) are
+# imported here, before any test patches it: one first imported while a patch is active would keep
+# the fake for the rest of the worker's tests.
+import radview.ai.benchmark  # noqa: F401
+import radview.ai.conformance_training  # noqa: F401
+import radview.ai.evaluate  # noqa: F401
+import radview.ai.nodule_fp_training  # noqa: F401
+import radview.ai.train  # noqa: F401
 from radview.demo.writer import write_demo_studies
 from radview.dicom.scan import shutdown_worker_pool
 

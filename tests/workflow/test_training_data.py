@@ -121,6 +121,8 @@ def test_evaluate_a_nodule_model_on_a_sites_csv_labelled_ct(tmp_path, demo_study
     (tests/fixed_results.py): this tests the CSV, the matching and the card, while the network
     itself is tested end to end in tests/ai/test_nodule_models.py."""
     from radview import cli
+    from radview.ai.conformance import ConformanceResult
+    from radview.ai.nodule_strata import RawRun
     from tests.fixed_results import planted_nodule_result
 
     truth = json.loads((demo_study / "ground-truth" / "ground-truth.json").read_text())["chest_ct"]
@@ -131,8 +133,11 @@ def test_evaluate_a_nodule_model_on_a_sites_csv_labelled_ct(tmp_path, demo_study
                                 + [["p1", *n["centre_mm"], n["diameter_mm"]] for n in truth["nodules"]])
     model = tmp_path / "ct-nodule"
     shutil.copytree(SHIPPED / "ct-nodule", model)
-    monkeypatch.setattr("radview.ai.evaluate.run_model",
-                        lambda card, volume, *a, **k: planted_nodule_result(demo_study, volume))
+    def planted_run(card, volume, **_):
+        findings = planted_nodule_result(demo_study, volume).findings
+        return RawRun(findings, None, None, ConformanceResult(True, 0.0, 1.0, 1, "within limits"), 0.1, ranked=findings)
+
+    monkeypatch.setattr("radview.ai.evaluate.run_keeping_raw_output", planted_run)
     assert cli.main(["evaluate", str(model), str(site), "--json", str(tmp_path / "e.json")]) == 0
     summary = json.loads((tmp_path / "e.json").read_text())
     assert summary["scans"] == 1

@@ -27,9 +27,10 @@ def _blas_threads() -> list[int]:
 def test_a_fast_model_is_timed_over_more_runs_and_the_table_says_how_many(radiograph):
     card, volume = radiograph
     few = time_model(card, volume, rounds=1, device_setting="cpu", min_seconds=0.0)
-    many = time_model(card, volume, rounds=1, device_setting="cpu", min_seconds=0.5, max_rounds=6)
+    # room for about 5 runs as fast as the first, however loaded the machine is
+    many = time_model(card, volume, rounds=1, device_setting="cpu", min_seconds=5 * few["end_to_end_s"], max_rounds=40)
     assert few["rounds"] == 1
-    assert 1 < many["rounds"] <= 6  # a radiograph runs in well under half a second on any machine
+    assert 1 < many["rounds"] <= 40
     assert many["end_to_end_s"] > 0 and many["forward_only_s"] > 0
     # the ratio is of the unrounded medians: within rounding of the printed seconds
     assert many["overhead_ratio"] == pytest.approx(many["end_to_end_s"] / many["forward_only_s"], rel=0.1)

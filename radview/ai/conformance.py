@@ -28,6 +28,7 @@ import numpy as np
 
 from radview.ai.card import CardError, ModelCard, share_model_file
 from radview.ai.predict import SliceInputs
+from radview.core.percentiles import percentiles
 
 METHOD = "mahalanobis-encoder-features+intensity-profile"
 STATISTICS_FILE = "conformance.safetensors"
@@ -302,7 +303,7 @@ def screen_input(card: ModelCard, inputs: SliceInputs) -> tuple[np.ndarray, Stat
     if not np.isfinite(sampled).all():  # NaN or infinite voxels: unlike any image, and not JSON
         return indices, stats, ConformanceResult(False, None, threshold, len(indices),
                                                  f"{UNLIKE_TRAINING} (the image holds values that are not finite numbers)")
-    low, high = np.percentile(sampled, [0.5, 99.5])  # one partition for both
+    low, high = percentiles(sampled, [0.5, 99.5])
     if float(high) - float(low) <= 0:
         # a blank image: every network input is one value, which no learned statistic can judge
         return indices, stats, ConformanceResult(False, None, threshold, len(indices),

@@ -12,6 +12,7 @@ from scipy import ndimage
 
 from radview.ai.card import ModelCard
 from radview.core.findings import Code, Finding
+from radview.core.percentiles import percentiles
 from radview.core.volume import Volume
 
 
@@ -92,7 +93,7 @@ def hull_vertices(points: np.ndarray) -> np.ndarray:
 def _head_midline_x_mm(volume: Volume) -> float:
     """LPS x of the head's left-right centre: the centre of the voxels brighter than the background."""
     sample = volume.voxels[:: max(1, volume.shape[0] // 8)]
-    foreground = sample > np.percentile(sample, 50)
+    foreground = sample > percentiles(sample, 50)
     cols = np.flatnonzero(foreground.any(axis=(0, 1)))
     middle = np.array([volume.shape[0] / 2, volume.shape[1] / 2, (cols[0] + cols[-1]) / 2 if cols.size else volume.shape[2] / 2])
     return float(volume.voxel_to_patient_mm(middle)[0])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from radview.core.percentiles import percentiles
+
 
 def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, float]:
     """(offset, scale) for a whole volume, so every slice of it is normalised alike.
@@ -15,14 +17,14 @@ def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, flo
     if method == "ct_window":
         low, high = float(normalisation.get("low_hu", -1000)), float(normalisation.get("high_hu", 400))
         return low, high - low
-    sample = voxels.reshape(-1)[:: max(1, voxels.size // 2_000_000)].astype(np.float32)
+    sample = voxels.reshape(-1)[:: max(1, voxels.size // 2_000_000)]
     if method == "zscore":
-        floor = np.percentile(sample, 5)
-        foreground = sample[sample > floor]
+        floor = percentiles(sample, 5)
+        foreground = sample[sample > floor].astype(np.float32)
         if foreground.size == 0:
-            foreground = sample
+            foreground = sample.astype(np.float32)
         return float(foreground.mean()), float(max(foreground.std(), 1e-6))
-    low, high = np.percentile(sample, [1, 99])
+    low, high = percentiles(sample, [1, 99])
     return float(low), float(max(high - low, 1e-6))
 
 

@@ -1,0 +1,36 @@
+"""Whole-image percentiles by histogram: numpy's numbers, bit for bit, for scanner pixel types."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radview.core.percentiles import percentiles
+
+QS = [0, 0.5, 1, 5, 25, 50, 62.5, 95, 99, 99.5, 100]
+
+
+@pytest.mark.parametrize("dtype, low, high", [(np.uint16, 0, 4096), (np.int16, -1024, 3071), (np.uint8, 0, 256),
+                                               (np.int32, -5, 6), (np.uint16, 700, 701)])
+def test_the_same_numbers_as_numpy(dtype, low, high):
+    rng = np.random.default_rng(int(high))
+    for size in (1 << 14, 100_003, 36 * 64 * 64):
+        values = rng.integers(low, high, size=size).astype(dtype).reshape(-1, 1)
+        assert np.array_equal(percentiles(values, QS), np.percentile(values, QS))
+        assert percentiles(values, 5) == np.percentile(values, 5) and isinstance(percentiles(values, 5), float)
+
+
+def test_an_mr_volume_mostly_background():
+    """Most voxels one value (air) with a tail: the order statistics fall in runs of equal values."""
+    rng = np.random.default_rng(0)
+    volume = np.zeros((8, 128, 128), np.uint16)
+    volume[:, 30:100, 20:110] = rng.integers(100, 900, size=(8, 70, 90))
+    assert np.array_equal(percentiles(volume, QS), np.percentile(volume, QS))
+
+
+def test_floats_and_wide_ranges_are_numpys_own():
+    rng = np.random.default_rng(1)
+    floats = rng.normal(size=50_000).astype(np.float32)
+    wide = rng.integers(-(1 << 30), 1 << 30, size=50_000).astype(np.int64)
+    for values in (floats, wide, np.arange(100, dtype=np.uint64)):
+        assert np.array_equal(percentiles(values, QS), np.percentile(values, QS))

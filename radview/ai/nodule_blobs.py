@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from radview.ai.mask_box import bounding_box
+
 GRID_MM = 1.25  # the filter's grid: voxels of 0.9-1.4 mm (0.5 mm pixels averaged 2 by 2, 0.7 mm ones too)
 # Gaussian sigmas: blobs of radius about sqrt(3) sigma, 1.7 to 5.5 mm. The last is a ceiling: a
 # maximum there is a larger nodule (or its rim), which the network and the envelope find whole
@@ -169,10 +171,9 @@ def blob_map(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float,
     the caller has it); None without lung."""
     spacing = np.asarray(spacing_mm, float)
     if lung_box is None:
-        found = ndimage.find_objects((labels > 0).view(np.uint8))
-        if not found or found[0] is None:
+        lung_box = bounding_box(labels > 0)
+        if lung_box is None:
             return None
-        lung_box = found[0]
     box = lung_box
     factors = tuple(max(1, int(round(GRID_MM / s))) for s in spacing)
     image = _block_mean(hu[box], factors)
@@ -257,5 +258,5 @@ def blob_regions(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, fl
         if not core.any() or not core.max():
             continue
         mask = parts == np.bincount(core[core > 0]).argmax()
-        tight = ndimage.find_objects(mask.view(np.uint8))[0]
+        tight = bounding_box(mask)
         yield tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight, strict=True)), mask[tight], radius_mm

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from radview.ai.mask_box import bounding_box
 from radview.ai.nodule_blobs import BlobMap, blob_map, blob_regions
 from radview.ai.nodule_envelope import envelope_regions
 from radview.ai.nodule_split import components, split_component
@@ -163,8 +164,7 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     lung's envelope (radview.ai.nodule_envelope) and the blobs of the CT image's dot filter
     (radview.ai.nodule_blobs), each one candidate."""
     spacing = np.asarray(volume.spacing_mm, float)
-    found_lung = ndimage.find_objects((labels > 0).view(np.uint8))
-    lung_box = found_lung[0] if found_lung and found_lung[0] is not None else None
+    lung_box = bounding_box(labels > 0)
     with ThreadPoolExecutor(1) as pool:
         # the dot filter (Gaussians that free the GIL) runs beside the components and the envelope,
         # which do not need it: only the candidates' features read it
@@ -211,7 +211,7 @@ def _network_shapes(volume: Volume, labels: np.ndarray, min_sphere_fill: float, 
         for piece in split_component(component, tuple(spacing), opening_mm):
             if piece.radius_mm < MIN_BLOB_RADIUS_MM or piece.mask.sum() * voxel_mm3 < min_volume_mm3:
                 continue
-            tight = ndimage.find_objects(piece.mask.view(np.uint8))[0]
+            tight = bounding_box(piece.mask)
             piece_box = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight))
             shapes.append((piece_box, piece.mask[tight], piece.radius_mm, piece.neck_ratio, "cut"))
     return shapes

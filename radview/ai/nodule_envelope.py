@@ -27,6 +27,8 @@ from collections.abc import Iterator
 import numpy as np
 from scipy import ndimage
 
+from radview.ai.mask_box import bounding_box
+
 ENVELOPE_CLOSING_MM = 20.0  # a ball of this radius cannot enter the dent of a juxtapleural nodule up to ~40 mm
 COARSE_MM = 2.8  # grid of the envelope: a tenth of the closing is fine enough for an outline
 OPENING_MM = 2.0  # as the cut of the network's components (card's vessel_opening_mm)
@@ -87,10 +89,9 @@ def envelope_regions(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float
     bounding box of both when the caller has it)."""
     spacing = np.asarray(spacing_mm, float)
     if lung_box is None:
-        found = ndimage.find_objects((labels > 0).view(np.uint8))
-        if not found or found[0] is None:
+        lung_box = bounding_box(labels > 0)
+        if lung_box is None:
             return
-        lung_box = found[0]
     # a closing never reaches past the bounding box of what it closes: work inside the lungs' box
     lung, hu = labels[lung_box] > 0, hu[lung_box]
     envelope, coarse_lung, factors = coarse_envelope(lung, spacing)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from radview.ai.mask_box import bounding_box
+
 MAX_CENTRES = 64  # per component: a cap on the centre search (a network's blob has a few)
 NECK_SHARE = 0.75  # a path thinner than this share of the larger blob's radius separates two blobs
 PATH_STEP_MM = 0.5
@@ -138,11 +140,10 @@ def split_component(component: np.ndarray, spacing_mm: tuple[float, float, float
 
 def components(nodule_mask: np.ndarray) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
     """(bounding box, component mask within it) for every connected component."""
-    where = ndimage.find_objects(nodule_mask.view(np.uint8))
-    if not where or where[0] is None:
+    offset = bounding_box(nodule_mask)
+    if offset is None:
         return
     # labelled inside the mask's own box: the same components in the same order, on less of the scan
-    offset = where[0]
     labelled, _count = ndimage.label(nodule_mask[offset])
     for n, box in enumerate(ndimage.find_objects(labelled), start=1):
         if box is not None:

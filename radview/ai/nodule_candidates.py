@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from radview.ai.mask_box import bounding_box
+from radview.ai.mask_box import bounding_box, components
 from radview.ai.nodule_blobs import BlobMap, blob_map, blob_regions
 from radview.ai.nodule_envelope import envelope_regions
-from radview.ai.nodule_split import components, split_component
+from radview.ai.nodule_split import split_component
 from radview.ai.postprocess import longest_diameter_mm
 from radview.core.volume import Volume
 

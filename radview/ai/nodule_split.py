@@ -21,13 +21,10 @@ fails the shape test is cut (radview.ai.nodule_candidates):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-
-from radview.ai.mask_box import bounding_box
 
 MAX_CENTRES = 64  # per component: a cap on the centre search (a network's blob has a few)
 NECK_SHARE = 0.75  # a path thinner than this share of the larger blob's radius separates two blobs
@@ -136,15 +133,3 @@ def split_component(component: np.ndarray, spacing_mm: tuple[float, float, float
         if piece[inner].any():
             pieces.append(Piece(piece[inner], max(radii[i] for i in members), neck))
     return pieces
-
-
-def components(nodule_mask: np.ndarray) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
-    """(bounding box, component mask within it) for every connected component."""
-    offset = bounding_box(nodule_mask)
-    if offset is None:
-        return
-    # labelled inside the mask's own box: the same components in the same order, on less of the scan
-    labelled, _count = ndimage.label(nodule_mask[offset])
-    for n, box in enumerate(ndimage.find_objects(labelled), start=1):
-        if box is not None:
-            yield tuple(slice(o.start + b.start, o.start + b.stop) for o, b in zip(offset, box)), labelled[box] == n

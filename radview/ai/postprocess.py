@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from radview.ai.card import ModelCard
-from radview.ai.mask_box import bounding_box
+from radview.ai.mask_box import bounding_box, components
 from radview.core.findings import Code, Finding
 from radview.core.percentiles import percentiles
 from radview.core.volume import Volume
@@ -116,26 +116,18 @@ def brain_tumour_findings(
     with component i as label i."""
     out = np.zeros(labels.shape, np.uint8)
     findings: list[Finding] = []
-    tumour = labels == 1
-    where = bounding_box(tumour)
-    if where is None:
+    found = list(components(labels == 1))
+    if not found:
         return findings, out
-    # labelled inside the tumour label's own box: the same components in the same (raster) order
-    # as on the whole volume, at a fraction of the cost
-    tumour = tumour[where]
-    components, count = ndimage.label(tumour)
     voxel_ml = float(np.prod(volume.spacing_mm)) / 1000.0
     midline = _head_midline_x_mm(volume)
-    # sizes by one bincount of the tumour voxels, as float64 so the largest-first order (ties included) is as before
-    sizes = np.bincount(components[tumour], minlength=count + 1)[1:].astype(np.float64)
-    boxes = ndimage.find_objects(components)
+    # sizes as float64 so the largest-first order (ties included) is as before
+    sizes = np.array([component.sum() for _, component in found], np.float64)
     for n in np.argsort(sizes)[::-1]:
         volume_ml = float(sizes[n]) * voxel_ml
         if volume_ml < card.thresholds.get("min_volume_ml", 0.0) or len(findings) >= 250:
-            continue  # specks are many: each is skipped before any work on it
-        component = components[boxes[n]] == n + 1
-        # every per-component step works inside its bounding box, not the volume
-        box = tuple(slice(w.start + b.start, w.start + b.stop) for w, b in zip(where, boxes[n], strict=True))
+            continue  # specks are many: each is skipped before it is measured
+        box, component = found[n]  # every per-component step works inside its bounding box, not the volume
         score = float(tumour_probability[box][component].astype(np.float32).mean())
         if not confident_enough(card, score, volume_ml):
             continue

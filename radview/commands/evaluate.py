@@ -70,7 +70,7 @@ def _row(name: str, s: dict) -> str:
 
 
 def strata_table(summary: dict) -> str:
-    """The hard-case evaluation as a table: overall and each stratum, then the misses >= 10 mm and
+    """The hard-case evaluation as a table: overall and each stratum, then every miss and
     the scans that were not counted (outside the card's input rules, or refused by the input check)."""
     lines = [(f"{summary['scans']} scans ({summary['scans_without_nodules']} without nodules), "
               f"{summary['reference_nodules_4mm_or_more']} nodules >= 4 mm, "
@@ -82,11 +82,12 @@ def strata_table(summary: dict) -> str:
     for key, values in summary["strata"].items():
         lines += [_row(f"{key.replace('_', ' ')}: {value}", s) for value, s in values.items()]
     lines.append("sensitivity at 1/8..8 false positives per scan (LUNA16: every candidate ranked by its score); 95% CI by bootstrap over scans")
-    if summary["missed_10mm_or_more"]:
-        lines.append("missed nodules >= 10 mm:")
+    if summary["missed"]:
+        large = sum(1 for m in summary["missed"] if m["diameter_mm"] >= 10)
+        lines.append(f"missed nodules at the card's threshold ({large} of 10 mm or more), largest first:")
         lines += [f"  {m['patient']} #{m['label']}: {m['diameter_mm']} mm {m['composition']}, {m['location']}, "
                   f"{m['margin']}, {m['slice_spacing_mm']} mm slices, {m['dose']} dose: {m['why']}"
-                  for m in summary["missed_10mm_or_more"]]
+                  for m in summary["missed"]]
     for key, title, why in (("outside_input_rules", "outside the card's input rules (not run, not counted as misses)", "rules"),
                             ("refused_by_input_check", "refused by the input check (no AI result, not counted)", "reason")):
         if summary[key]:

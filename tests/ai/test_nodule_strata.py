@@ -235,8 +235,10 @@ def test_evaluation_lists_misses_with_their_cause_and_leaves_out_scans_outside_t
     assert summary["overall"]["found_at_any_rate"] == pytest.approx(1 / 3, abs=1e-3) and summary["false_positives_per_scan"] == 1
     assert summary["strata"]["location"]["juxtapleural"]["sensitivity_at_1_fp"] == 1.0
     assert summary["strata"]["size_band"]["10-20 mm"]["found_at_any_rate"] == 0
-    misses = {m["label"]: m for m in summary["missed_10mm_or_more"]}
-    assert set(misses) == {1, 2}
+    assert [m["diameter_mm"] for m in summary["missed"]] == [15.0, 12.0], "every miss, largest first"
+    misses = {m["label"]: m for m in summary["missed"]}
+    assert misses[1]["slice_thickness"] == "thin (<= 1.5 mm)" and misses[1]["dose"] == "standard"
+    assert summary["strata"]["slice_thickness"]["thin (<= 1.5 mm)"]["nodules"] == 3
     assert misses[1]["dropped_by"] == "min_candidate_score" and misses[1]["outside_share"] > 0.3
     assert misses[1]["candidate_score"] == 0 and misses[1]["sphere_fill"] < 0.3
     assert misses[1]["location"] == "juxtavascular" and "merged" in misses[1]["why"]

@@ -74,6 +74,8 @@ _CONFORMANCE = {
         "profile_threshold": _POSITIVE,
         "statistics_file": _FILE,
         "sha256": _SHA256,
+        "body_extent_mm": {"type": "object", "required": ["low", "high", "training_min", "training_max"],
+                           "properties": {k: _POSITIVE for k in ("low", "high", "training_min", "training_max")}},
     },
 }
 

@@ -10,9 +10,11 @@ images, so before any finding is shown the input is compared with the training d
   NeurIPS 2018; several layers per position as in PaDiM, Defard et al. 2020). A slice scores a
   percentile of its positions' distances, an image the median over a sample of its slices;
 - by its intensity profile: the share of each slice's normalised input in each intensity band,
-  scored the same way against the training slices' profiles (what the image is made of).
+  scored the same way against the training slices' profiles (what the image is made of);
+- by the imaged body's extent in mm (radview.ai.body_extent), against the training images' range:
+  normalised features do not see size, so without it a head model passes a chest.
 
-An image passes when both stay within the card's limits, chosen on held-out images of the
+An image passes when all stay within the card's limits, chosen on held-out images of the
 training distribution (never used for the fit) so that at least 99 % of them pass. The fit and
 the limits are made by `radview train` (radview.ai.conformance_training) and kept in the model
 package: the limits and how they were chosen in the card's "conformance" section, the Gaussians
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radview.ai.body_extent import body_extent_mm
 from radview.ai.card import CardError, ModelCard, share_model_file
 from radview.ai.predict import SliceInputs
 from radview.core.percentiles import percentiles
@@ -52,13 +55,15 @@ class ConformanceResult:
     reason: str  # measured, for the reader: "feature distance 41.3 (limit 18.2), intensity-profile ..."
     profile_score: float | None = None  # intensity-profile distance
     profile_threshold: float | None = None  # the card's profile limit
+    body_extent_mm: float | None = None  # the imaged body's extent (radview.ai.body_extent); None: not measured
 
     def to_dict(self) -> dict:
         def rounded(value: float | None) -> float | None:
             return None if value is None else round(value, 3)
         return {"passed": self.passed, "score": rounded(self.score), "threshold": rounded(self.threshold),
                 "profile_score": rounded(self.profile_score), "profile_threshold": rounded(self.profile_threshold),
-                "slices_checked": self.slices_checked, "reason": self.reason}
+                "body_extent_mm": rounded(self.body_extent_mm), "slices_checked": self.slices_checked,
+                "reason": self.reason}
 
 
 def sampled_slices(count: int, limit: int = SLICES_SAMPLED) -> np.ndarray:
@@ -289,50 +294,74 @@ def load_statistics(card: ModelCard) -> Statistics:
     return Statistics(**{name: tensors[name] for name in Statistics.__dataclass_fields__})
 
 
-def screen_input(card: ModelCard, inputs: SliceInputs) -> tuple[np.ndarray, Statistics, ConformanceResult | None]:
-    """The check's cheap part, run before any network pass: the sampled slices, the package's
-    statistics (CardError when the card has no check or its file is changed), and a refusal
-    when the image cannot be judged (values that are not finite, a blank image), else None."""
+@dataclass(frozen=True)
+class Screened:
+    """The check's cheap part, done before any network pass (screen_input)."""
+
+    indices: np.ndarray  # the sampled slices
+    stats: Statistics
+    refused: ConformanceResult | None  # the image cannot be judged, or its body is not the training images' size
+    body_extent_mm: float | None = None  # None: not measured (no pixel spacing, or the card has no limits)
+
+
+def screen_input(card: ModelCard, inputs: SliceInputs, pixel_spacing_mm: tuple[float, float] | None) -> Screened:
+    """The sampled slices, the package's statistics (CardError when the card has no check or its
+    file is changed), and a refusal when the image cannot be judged (values that are not finite,
+    a blank image) or its body's extent lies outside the card's limits.
+    pixel_spacing_mm: the image's, or None where it is not known (the extent is then not judged)."""
     section = card.conformance
     if not section:
         raise CardError(f"{card.path}: the card has no input-conformance check")
     stats = load_statistics(card)
     indices = sampled_slices(int(inputs.voxels.shape[0]), int(section.get("slices_sampled", SLICES_SAMPLED)))
     threshold = float(section["threshold"])
+
+    def refuse(why: str, extent: float | None = None) -> Screened:
+        return Screened(indices, stats, ConformanceResult(False, None, threshold, len(indices), f"{UNLIKE_TRAINING} ({why})",
+                                                          body_extent_mm=extent), extent)
+
     sampled = inputs.voxels[indices]
     if not np.isfinite(sampled).all():  # NaN or infinite voxels: unlike any image, and not JSON
-        return indices, stats, ConformanceResult(False, None, threshold, len(indices),
-                                                 f"{UNLIKE_TRAINING} (the image holds values that are not finite numbers)")
+        return refuse("the image holds values that are not finite numbers")
     low, high = percentiles(sampled, [0.5, 99.5])
     if float(high) - float(low) <= 0:
         # a blank image: every network input is one value, which no learned statistic can judge
-        return indices, stats, ConformanceResult(False, None, threshold, len(indices),
-                                                 f"{UNLIKE_TRAINING} (the image is blank: one value throughout)")
-    return indices, stats, None
+        return refuse("the image is blank: one value throughout")
+    limits = section.get("body_extent_mm")
+    if not limits or pixel_spacing_mm is None:
+        return Screened(indices, stats, None)
+    extent = body_extent_mm(sampled, pixel_spacing_mm, float(low), float(high), inputs.inverted)
+    if not limits["low"] <= extent <= limits["high"]:
+        return refuse(f"the imaged body is {extent:.0f} mm across; the training images' were "
+                      f"{limits['training_min']:.0f}-{limits['training_max']:.0f} mm (limits {limits['low']:.0f}-"
+                      f"{limits['high']:.0f} mm)", extent)
+    return Screened(indices, stats, None, extent)
 
 
-def judge(card: ModelCard, inputs: SliceInputs, indices: np.ndarray, stats: Statistics,
-          features: list[np.ndarray]) -> ConformanceResult:
+def judge(card: ModelCard, inputs: SliceInputs, screened: Screened, features: list[np.ndarray]) -> ConformanceResult:
     """Score the sampled slices' encoder features (and their intensity profiles) against the card's limits."""
-    section = card.conformance
+    section, indices, stats = card.conformance, screened.indices, screened.stats
     threshold, profile_limit = float(section["threshold"]), float(section["profile_threshold"])
     score = image_score(features, stats.feature_mean, stats.feature_precision,
                         float(section.get("position_percentile", POSITION_PERCENTILE)))
     profile = profile_score(intensity_profiles(card, inputs, indices), stats.profile_mean, stats.profile_precision)
+    extent = "" if screened.body_extent_mm is None else f", body {screened.body_extent_mm:.0f} mm across"
     measured = (f"feature distance {score:.1f} (limit {threshold:.1f}), intensity-profile distance {profile:.1f} "
-                f"(limit {profile_limit:.1f}), from the training data; {len(indices)} image(s) checked")
+                f"(limit {profile_limit:.1f}), from the training data{extent}; {len(indices)} image(s) checked")
     passed = score <= threshold and profile <= profile_limit
     return ConformanceResult(passed, score, threshold, len(indices),
                              f"input check passed: {measured}" if passed else f"{UNLIKE_TRAINING} ({measured})",
-                             profile, profile_limit)
+                             profile, profile_limit, screened.body_extent_mm)
 
 
-def check_conformance(network, card: ModelCard, inputs: SliceInputs, device: str = "cpu") -> ConformanceResult:
-    """Score an image (its SliceInputs) against the card's two limits; no card section: CardError."""
-    indices, stats, refused = screen_input(card, inputs)
-    if refused is not None:
-        return refused
-    return judge(card, inputs, indices, stats, layer_features(network, card, card.conformance["layers"], inputs, indices, device))
+def check_conformance(network, card: ModelCard, inputs: SliceInputs, pixel_spacing_mm: tuple[float, float] | None,
+                      device: str = "cpu") -> ConformanceResult:
+    """Score an image (its SliceInputs; its pixel spacing, None where unknown) against the card's limits; no card section: CardError."""
+    screened = screen_input(card, inputs, pixel_spacing_mm)
+    if screened.refused is not None:
+        return screened.refused
+    return judge(card, inputs, screened,
+                 layer_features(network, card, card.conformance["layers"], inputs, screened.indices, device))
 
 
 def threshold_for(scores: list[float], pass_share: float = 0.99) -> float:

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from radview.ai import conformance
+from radview.ai.body_extent import MIN_CROSSING_MM, TOLERANCE, body_extent_mm, extent_limits
 from radview.ai.card import ModelCard, load_card, save_card
 from radview.ai.datasets import Case
 from radview.ai.predict import SliceInputs
 from radview.ai.registry import load_network, sha256_of
+from radview.core.percentiles import percentiles
 from radview.core.progress import CancelToken, ProgressCallback, report
 
 PASS_SHARE = 0.99
@@ -30,23 +32,43 @@ PASS_SHARE = 0.99
 class _Measured:
     features: list[np.ndarray]  # per sampled slice: (positions, channels)
     profiles: np.ndarray  # (sampled slices, bins)
+    body_extent_mm: float | None  # radview.ai.body_extent; None: the image's pixel spacing is unknown
 
 
 def _measure(network, card: ModelCard, layers: list[str], case: Case) -> _Measured:
-    from radview.ai.engine import input_scale
     from radview.ai.datasets import case_volume
+    from radview.ai.engine import input_scale, known_pixel_spacing_mm
 
     volume = case_volume(case, card.modalities[0])
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
     indices = conformance.sampled_slices(volume.shape[0])
+    sampled, spacing = volume.voxels[indices], known_pixel_spacing_mm(volume)
+    low, high = percentiles(sampled, [0.5, 99.5])
+    extent = None if spacing is None else body_extent_mm(sampled, spacing, float(low), float(high), volume.display_inverted)
     return _Measured(conformance.layer_features(network, card, layers, inputs, indices),
-                     conformance.intensity_profiles(card, inputs, indices))
+                     conformance.intensity_profiles(card, inputs, indices), extent)
 
 
 def _scores(measured: dict[str, _Measured], stats: conformance.Statistics) -> dict[str, tuple[float, float]]:
     return {patient: (conformance.image_score(m.features, stats.feature_mean, stats.feature_precision),
                       conformance.profile_score(m.profiles, stats.profile_mean, stats.profile_precision))
             for patient, m in measured.items()}
+
+
+def _extent_section(fit: list[_Measured], held_out: list[_Measured], check: list[_Measured]) -> dict | None:
+    """The card's body-extent limits: the range of the training and threshold images widened by
+    TOLERANCE, and how many check images lie within them; None when no image's size is known."""
+    known = [m.body_extent_mm for m in fit + held_out if m.body_extent_mm is not None]
+    if not known:
+        return None
+    low, high = extent_limits(known)
+    inside = [low <= m.body_extent_mm <= high for m in check if m.body_extent_mm is not None]
+    return {"low": round(low, 1), "high": round(high, 1), "training_min": round(min(known), 1),
+            "training_max": round(max(known), 1),
+            "rule": (f"the median over the checked slices of the body's larger in-plane extent (rows and columns "
+                     f"crossing at least {MIN_CROSSING_MM:g} mm of it); the limits: the range of the fit and threshold "
+                     f"images' extents, divided and multiplied by {TOLERANCE:g}"),
+            "check_images": {"images": len(check), "passed": int(sum(inside))}}
 
 
 def _summary(scores: dict[str, tuple[float, float]], threshold: float, profile_threshold: float) -> dict:
@@ -82,10 +104,12 @@ def learn_conformance(model_dir: Path, fit_cases: list[Case], threshold_cases: l
         features = features[np.random.default_rng(0).choice(len(features), conformance.MAX_FIT_POSITIONS, replace=False)]
     stats = conformance.Statistics(*conformance.fit_gaussian(features),
                                    *conformance.fit_gaussian(np.concatenate([m.profiles for m in fit])))
-    held_out = _scores({c.patient: measure(c) for c in threshold_cases}, stats)
+    held_out_measured = {c.patient: measure(c) for c in threshold_cases}
+    held_out = _scores(held_out_measured, stats)
     threshold = conformance.threshold_for([f for f, _ in held_out.values()], PASS_SHARE)
     profile_threshold = conformance.threshold_for([p for _, p in held_out.values()], PASS_SHARE)
-    checked = _scores({c.patient: measure(c) for c in check_cases}, stats)
+    check_measured = {c.patient: measure(c) for c in check_cases}
+    checked = _scores(check_measured, stats)
     statistics = conformance.write_statistics(model_dir, stats)
     section = {
         "method": conformance.METHOD,
@@ -94,7 +118,8 @@ def learn_conformance(model_dir: Path, fit_cases: list[Case], threshold_cases: l
             "encoder features (each encoder layer pooled to the bottleneck grid, mean and RMS, one vector per "
             f"position; a slice scores the {conformance.POSITION_PERCENTILE:.0f}th percentile over its positions) "
             f"and the intensity profile (share of the normalised input in {conformance.HISTOGRAM_BINS} bands per "
-            f"slice); an image scores the median over up to {conformance.SLICES_SAMPLED} evenly spaced slices"),
+            f"slice); an image scores the median over up to {conformance.SLICES_SAMPLED} evenly spaced slices. And the "
+            "imaged body's extent in mm within the training images' range (body_extent_mm)"),
         "layers": layers,
         "position_percentile": conformance.POSITION_PERCENTILE,
         "slices_sampled": conformance.SLICES_SAMPLED,
@@ -111,6 +136,9 @@ def learn_conformance(model_dir: Path, fit_cases: list[Case], threshold_cases: l
         "check_images": _summary(checked, threshold, profile_threshold),
         "made_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    extent = _extent_section(fit, list(held_out_measured.values()), list(check_measured.values()))
+    if extent is not None:
+        section["body_extent_mm"] = extent
     raw = dict(load_card(model_dir / "model.json").raw)
     raw["conformance"] = section
     save_card(raw, model_dir)

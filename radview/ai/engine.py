@@ -135,12 +135,13 @@ def _run_model(card: ModelCard, volume: Volume, device_setting: str, progress: P
         start = time.perf_counter()
         capture = None
         if conformance is None:
-            indices, stats, conformance = screen_input(card, inputs)
+            screened = screen_input(card, inputs, known_pixel_spacing_mm(volume))
+            conformance = screened.refused
         if conformance is None and reads_inference_pass(card, inputs, device):
-            capture = FeatureCapture(network, card, indices)  # judged after the pass, from its features
+            capture = FeatureCapture(network, card, screened.indices)  # judged after the pass, from its features
         elif conformance is None:
-            conformance = judge(card, inputs, indices, stats,
-                                layer_features(network, card, card.conformance["layers"], inputs, indices, device))
+            conformance = judge(card, inputs, screened, layer_features(network, card, card.conformance["layers"], inputs,
+                                                                       screened.indices, device))
         timings["input_check_s"] = time.perf_counter() - start
         if conformance is not None and not conformance.passed:
             return _withheld(card, volume, device, timings, notes, conformance, mismatches)
@@ -167,7 +168,7 @@ def _run_model(card: ModelCard, volume: Volume, device_setting: str, progress: P
         timings["inference_s"] = time.perf_counter() - start
         if capture is not None:
             start = time.perf_counter()
-            conformance = judge(card, inputs, indices, stats, capture.features())
+            conformance = judge(card, inputs, screened, capture.features())
             timings["input_check_s"] += time.perf_counter() - start
             if not conformance.passed:  # the pass is done, but its labels are not shown
                 return _withheld(card, volume, device, timings, notes, conformance, mismatches)
@@ -213,7 +214,14 @@ def check_input(card: ModelCard, volume: Volume, device_setting: str = "auto") -
         if refused is not None:
             return refused
         inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
-        return check_conformance(_network(card, device), card, inputs, device)
+        return check_conformance(_network(card, device), card, inputs, known_pixel_spacing_mm(volume), device)
+
+
+def known_pixel_spacing_mm(volume: Volume) -> tuple[float, float] | None:
+    """The volume's in-plane pixel spacing where its files give one, else None (sizes in mm unknown)."""
+    if volume.pixel_spacing_source or volume.has_patient_geometry:
+        return tuple(float(x) for x in volume.pixel_spacing_mm)
+    return None
 
 
 def _cannot_prepare(card: ModelCard, volume: Volume) -> ConformanceResult | None:
@@ -222,7 +230,7 @@ def _cannot_prepare(card: ModelCard, volume: Volume) -> ConformanceResult | None
     spacing is not known (ImagerPixelSpacing 0 or absent)."""
     if volume.is_rgb:
         why = "the image is in colour; the model reads greyscale images"
-    elif card.raw["input"].get("pixel_spacing_mm") and not (volume.pixel_spacing_source or volume.has_patient_geometry):
+    elif card.raw["input"].get("pixel_spacing_mm") and known_pixel_spacing_mm(volume) is None:
         why = (f"the image has no pixel spacing, so it cannot be scaled to the {card.raw['input']['pixel_spacing_mm']} mm "
                "grid the model works on")
     else:

@@ -189,9 +189,13 @@ def conformance_cases(card: ModelCard, split: dict[str, list[Case]], site: bool)
     if site:
         return split["validation"], [], "the site's training patients (fit) and validation patients (limit)"
     # hard-case conformance seeds bring low-dose noise and thin or thick slices into the limit;
-    # a phantom outside the card's input rules is left out (the model never runs on it)
-    extra = [case for case in recipe_cases(card, "conformance")
-             if not input_mismatches(card, case_volume(case, card.modalities[0]))]
+    # one outside the card's input rules is left out (the model never runs on it). The standard
+    # seeds are all kept: they are drawn as the training phantoms are, whose volumes do not carry
+    # every header a rule reads (an MR phantom names no sequence)
+    recipe = card.training["recipe"]
+    hard = LazyCases(lambda seed: hard_phantom_case(card.id, seed), recipe_seeds(recipe, "conformance_hard"))
+    extra = [phantom_case(card.id, seed) for seed in recipe_seeds(recipe, "conformance")]
+    extra += [case for case in hard if not input_mismatches(card, case_volume(case, card.modalities[0]))]
     data = ("synthetic phantoms: training seeds (fit), validation and conformance seeds, standard and hard-case "
             "(limit), test seeds (pass rate)")
     return split["validation"] + extra, recipe_cases(card, "test"), data

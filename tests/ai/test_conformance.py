@@ -104,6 +104,32 @@ def test_each_card_records_how_its_limit_was_chosen_and_what_passed(cards):
         held_out, checked = section["threshold_images"], section["check_images"]
         assert held_out["passed"] / held_out["images"] >= 0.99
         assert checked["images"] >= 10 and checked["pass_share"] >= 0.99, f"{card.id}: {checked}"
+        extent = section["body_extent_mm"]
+        assert extent["low"] < extent["training_min"] <= extent["training_max"] < extent["high"]
+        assert extent["check_images"]["passed"] == extent["check_images"]["images"] == checked["images"]
+
+
+def test_a_head_model_refuses_a_body_the_size_of_a_chest(cards):
+    """Normalised features do not see size: the brain model's features pass a chest. Its body
+    extent does not: a held-out head passes at its own pixel size and is refused at twice it,
+    and a chest phantom given MR values is refused."""
+    import dataclasses
+
+    from radview.ai.engine import check_input
+
+    card = cards["mr-brain-tumor"]
+    head = case_volume(phantom_case("mr-brain-tumor", 2000), "MR")
+    own = check_input(card, head, "cpu")
+    assert own.passed and 150 <= own.body_extent_mm <= 220, own.reason
+    twice = dataclasses.replace(head, pixel_spacing_mm=tuple(2 * s for s in head.pixel_spacing_mm))
+    refused = check_input(card, twice, "cpu")
+    assert not refused.passed and refused.score is None, "refused before any network pass"
+    assert refused.body_extent_mm == pytest.approx(2 * own.body_extent_mm, rel=0.02)
+    assert "imaged body is" in refused.reason and "mm across" in refused.reason
+    chest = case_volume(phantom_case("ct-nodule", 2000), "CT")
+    as_mr = dataclasses.replace(chest, voxels=(chest.voxels.astype(np.int32) + 1024).clip(0).astype(np.uint16),
+                                modality="MR", value_unit="")
+    assert not check_input(card, as_mr, "cpu").passed
 
 
 def test_a_package_without_the_check_or_with_changed_statistics_is_refused(tmp_path):

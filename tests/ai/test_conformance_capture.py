@@ -26,8 +26,9 @@ def test_features_from_the_inference_pass_equal_those_of_the_checks_own_pass(bra
     card, volume = brain
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted)
     assert reads_inference_pass(card, inputs, "cpu")
-    indices, _stats, refused = screen_input(card, inputs)
-    assert refused is None
+    screened = screen_input(card, inputs, volume.pixel_spacing_mm)
+    assert screened.refused is None
+    indices = screened.indices
     network = _network(card, "cpu")
     own = layer_features(network, card, card.conformance["layers"], inputs, indices)
     capture = FeatureCapture(network, card, indices)

@@ -163,3 +163,29 @@ def test_the_false_positive_pass_reads_the_recipes_phantoms_in_order_one_at_a_ti
     assert scans[3] == expected[3] and len(made) == 1
     assert list(scans) == expected
     assert training_data.recipe_cases(card, "fp_train") + training_data.recipe_cases(card, "fp_validation") == expected
+
+
+def test_the_input_checks_limits_read_every_standard_conformance_phantom_and_hard_ones_within_the_rules(monkeypatch):
+    """The standard conformance seeds are drawn as the training phantoms are and all set the limit
+    (an MR phantom names no sequence, so the card's rules would drop every one: the limit was then
+    set on 4 images and passed 6 of 10 test phantoms); a hard-case one outside the rules is left out."""
+    import radview.workflow.training_data as training_data
+    from radview.ai.datasets import Case
+
+    def case(patient: str, slice_mm: float) -> Case:
+        voxels = np.zeros((60, 512, 512), np.int16)
+        return Case(patient, voxels, np.zeros(voxels.shape, np.uint8), (slice_mm, 0.7, 0.7))
+
+    monkeypatch.setattr(training_data, "phantom_case", lambda model, seed: case(f"standard-{seed}", 1.25))
+    monkeypatch.setattr(training_data, "hard_phantom_case",
+                        lambda model, seed: case(f"hard-{seed}", 5.0 if seed % 2 else 1.25))
+    for model in ("mr-brain-tumor", "ct-nodule"):
+        card = load_card(SHIPPED / model / "model.json")
+        recipe = card.training["recipe"]
+        limit, checked, _ = training_data.conformance_cases(card, {"validation": []}, site=False)
+        standard = [c.patient for c in limit if c.patient.startswith("standard")]
+        hard = [c.patient for c in limit if c.patient.startswith("hard")]
+        assert standard == [f"standard-{s}" for s in training_data.recipe_seeds(recipe, "conformance")]
+        assert len(standard) >= 20, model
+        assert hard == [f"hard-{s}" for s in training_data.recipe_seeds(recipe, "conformance_hard") if s % 2 == 0]
+        assert len(checked) == len(training_data.recipe_seeds(recipe, "test"))

@@ -16,7 +16,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     elif args.what == "infer":
         from radview.bench.infer import format_infer_table, run_infer_bench
 
-        report = run_infer_bench(rounds=min(args.rounds, 3))
+        report = run_infer_bench(rounds=min(args.rounds, 3), study=Path(args.study) if args.study else None)
         print(format_infer_table(report))
     elif args.what == "view":
         from radview.gui.view_bench import format_view_table, run_view_bench
@@ -38,4 +38,6 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--rounds", type=int, default=5, help="load: rounds per contender")
     p.add_argument("--frames", type=int, default=300, help="view: painted frames per case")
+    p.add_argument("--study", metavar="DIR", help="infer: time each model on this folder's series it is made for "
+                                                  "(default: the demo study, written to a temporary folder)")
     p.set_defaults(func=cmd_bench)

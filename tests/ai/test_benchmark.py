@@ -65,3 +65,35 @@ def test_overlapping_runs_give_the_blas_threads_back_only_when_the_last_ends():
     assert set(_blas_threads()) == {1}
     second.__exit__(None, None, None)
     assert _blas_threads() == before
+
+
+def test_bench_infer_times_each_model_on_a_series_of_the_study_made_for_it(demo_study, monkeypatch, tmp_path):
+    """Read from the files as a reader opens them: the radiograph at its detector's size, not the
+    training phantom on the model's grid; a model with no series of its kind is listed as skipped."""
+    import shutil
+
+    from radview.bench.infer import run_infer_bench
+
+    timed = {}
+
+    def fake_time(card, volume, rounds, device):
+        timed[card.id] = volume
+        return {"model": card.id, "device": "cpu", "slices": volume.shape[0], "shape": list(volume.shape),
+                "end_to_end_s": 1.0, "forward_only_s": 1.0, "overhead_ratio": 1.0, "findings": 0, "rounds": rounds}
+
+    monkeypatch.setattr("radview.ai.benchmark.time_model", fake_time)
+    report = run_infer_bench(rounds=1, study=demo_study / "dicom")
+    assert {r["model"] for r in report["models"]} == {"ct-nodule", "cxr-nodule", "mr-brain-tumor"}
+    assert timed["cxr-nodule"].shape == (1, 2000, 2000) and timed["cxr-nodule"].voxels.dtype.kind in "ui"
+    assert timed["ct-nodule"].modality == "CT" and timed["ct-nodule"].shape[0] >= 40
+    assert timed["mr-brain-tumor"].modality == "MR"
+
+    only_brain = tmp_path / "only-brain"
+    shutil.copytree(demo_study / "dicom" / "brain-mr", only_brain / "brain-mr")
+    timed.clear()
+    report = run_infer_bench(rounds=1, study=only_brain)
+    skipped = {r["model"]: r["skipped"] for r in report["models"] if "skipped" in r}
+    assert set(skipped) == {"ct-nodule", "cxr-nodule"} and "input rules" in skipped["ct-nodule"]
+    assert set(timed) == {"mr-brain-tumor"}
+    table = format_infer_table(report)
+    assert "ct-nodule        skipped" in table and str(only_brain) in table

@@ -78,3 +78,23 @@ def test_models_lists_the_shipped_models_with_their_cards(capsys, tmp_path, monk
     assert listing["refused"] == []
     for model in listing["models"]:
         assert len(model["sha256"]) == 64 and model["metrics"] and "synthetic" in model["notice"]
+
+
+@pytest.mark.parametrize(("flags", "fp_learned"), [(["--conformance-only"], False), ([], True)])
+def test_train_conformance_only_keeps_the_nodule_models_false_positive_reduction(monkeypatch, flags, fp_learned):
+    """--conformance-only keeps the weights, so their candidates and the false-positive reduction
+    fitted to them stay; new weights get a new one."""
+    from pathlib import Path
+
+    calls = []
+    section = {"threshold": 1.0, "profile_threshold": 1.0, "threshold_images": {"passed": 1, "images": 1},
+               "check_images": {"passed": 0, "images": 0}}
+    monkeypatch.setattr("radview.commands.train.model_cases", lambda card, data, part: [])
+    monkeypatch.setattr("radview.workflow.training_data.conformance_cases", lambda card, cases, site: ([], [], "none"))
+    monkeypatch.setattr("radview.ai.conformance_training.learn_conformance", lambda *a, **k: calls.append("check") or section)
+    monkeypatch.setattr("radview.ai.train.train_model", lambda *a, **k: calls.append("weights") or
+                        {"best_validation_dice": 0, "steps_run": 0, "seconds": 0})
+    monkeypatch.setattr("radview.commands.train._learn_fp_reduction", lambda *a: calls.append("fp") or 0)
+    model = Path(__file__).resolve().parents[1] / "models" / "ct-nodule"
+    assert main(["train", str(model), *flags]) == 0
+    assert calls == (["weights", "check", "fp"] if fp_learned else ["check"])

@@ -37,7 +37,8 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{section['profile_threshold']} (held-out images: {section['threshold_images']['passed']} of "
           f"{section['threshold_images']['images']} pass)"
           + (f"; test images: {check['passed']} of {check['images']} pass" if check["images"] else ""))
-    if card.postprocessing == "lung_nodules_ct":  # its candidates are scored by a false-positive reduction
+    if card.postprocessing == "lung_nodules_ct" and not args.conformance_only:
+        # new weights make new candidates: their false-positive reduction is learned again
         return _learn_fp_reduction(args, card, cases)
     return 0
 

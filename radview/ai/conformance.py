@@ -345,9 +345,10 @@ def judge(card: ModelCard, inputs: SliceInputs, screened: Screened, features: li
     score = image_score(features, stats.feature_mean, stats.feature_precision,
                         float(section.get("position_percentile", POSITION_PERCENTILE)))
     profile = profile_score(intensity_profiles(card, inputs, indices), stats.profile_mean, stats.profile_precision)
-    extent = "" if screened.body_extent_mm is None else f", body {screened.body_extent_mm:.0f} mm across"
+    extent, limits = screened.body_extent_mm, section.get("body_extent_mm")
+    body = "" if extent is None else f"; body {extent:.0f} mm across (limits {limits['low']:.0f}-{limits['high']:.0f} mm)"
     measured = (f"feature distance {score:.1f} (limit {threshold:.1f}), intensity-profile distance {profile:.1f} "
-                f"(limit {profile_limit:.1f}), from the training data{extent}; {len(indices)} image(s) checked")
+                f"(limit {profile_limit:.1f}) from the training data{body}; {len(indices)} image(s) checked")
     passed = score <= threshold and profile <= profile_limit
     return ConformanceResult(passed, score, threshold, len(indices),
                              f"input check passed: {measured}" if passed else f"{UNLIKE_TRAINING} ({measured})",

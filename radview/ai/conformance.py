@@ -357,7 +357,8 @@ def judge(card: ModelCard, inputs: SliceInputs, screened: Screened, features: li
 
 def check_conformance(network, card: ModelCard, inputs: SliceInputs, pixel_spacing_mm: tuple[float, float] | None,
                       device: str = "cpu") -> ConformanceResult:
-    """Score an image (its SliceInputs; its pixel spacing, None where unknown) against the card's limits; no card section: CardError."""
+    """Score an image (its SliceInputs; its pixel spacing, None where unknown) against the card's
+    limits; no card section: CardError."""
     screened = screen_input(card, inputs, pixel_spacing_mm)
     if screened.refused is not None:
         return screened.refused

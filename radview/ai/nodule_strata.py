@@ -1,8 +1,8 @@
 """Nodule detection measured as LUNA16 does it: matching findings to reference nodules, and on the
 hard-case chest CT phantoms the FROC per stratum of the reference nodules (size band, composition,
 location, margin) and of their scans (slice thickness, dose), the cases outside the card's rules,
-and for every miss whether the network labelled it and which post-processing rule dropped it. `radview evaluate` (radview.ai.evaluate)
-calls these.
+and for every miss whether the network labelled it and which post-processing rule dropped it.
+`radview evaluate` (radview.ai.evaluate) calls these.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def match_nodules(findings: list, nodules: list[dict]) -> tuple[list[tuple[float
 
 # thin sections (<= 1.5 mm) are what the Fleischner Society asks for to judge a nodule (MacMahon
 # et al., Radiology 2017); LUNA16 kept scans up to 2.5 mm; thicker slices blur a small nodule away
-THICKNESS_BANDS = ((0.0, 1.5, "thin (<= 1.5 mm)"), (1.5, 2.5, "1.5-2.5 mm"), (2.5, float("inf"), "over 2.5 mm"))
+THICKNESS_BANDS = ((float("-inf"), 1.5, "thin (<= 1.5 mm)"), (1.5, 2.5, "1.5-2.5 mm"), (2.5, float("inf"), "over 2.5 mm"))
 STRATA = ("size_band", "composition", "location", "margin", "slice_thickness", "dose")
 STRATUM_ORDER = {  # the order the table lists each stratum's values in
     "size_band": tuple(name for _, _, name in SIZE_BANDS),
@@ -268,9 +268,9 @@ def evaluate_nodule_strata(model_dir: Path, cases, data: str, progress: Progress
                            cancel: CancelToken | None = None, rounds: int = 1000) -> dict:
     """LUNA16 FROC and CPM, overall and per stratum (size band, composition, location, margin,
     slice thickness, dose), with bootstrap 95 % intervals by scan, |diameter error| per stratum,
-    and every missed nodule (>= 4 mm, largest first) with its strata and why it was missed. A scan outside the card's input rules
-    is listed, not run (the model would not run on it); one the input check refuses is listed as
-    refused: neither counts its nodules as misses."""
+    and every missed nodule (>= 4 mm, largest first) with its strata and why it was missed. A scan
+    outside the card's input rules is listed, not run (the model would not run on it); one the
+    input check refuses is listed as refused: neither counts its nodules as misses."""
     from radview.ai.input_spec import describe, input_mismatches
 
     card = load_card(Path(model_dir) / "model.json")

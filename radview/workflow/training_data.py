@@ -196,8 +196,8 @@ def conformance_cases(card: ModelCard, split: dict[str, list[Case]], site: bool)
     hard = LazyCases(lambda seed: hard_phantom_case(card.id, seed), recipe_seeds(recipe, "conformance_hard"))
     extra = [phantom_case(card.id, seed) for seed in recipe_seeds(recipe, "conformance")]
     extra += [case for case in hard if not input_mismatches(card, case_volume(case, card.modalities[0]))]
-    data = ("synthetic phantoms: training seeds (fit), validation and conformance seeds, standard and hard-case "
-            "(limit), test seeds (pass rate)")
+    kinds = ", standard and hard-case" if len(hard) else ""
+    data = f"synthetic phantoms: training seeds (fit), validation and conformance seeds{kinds} (limit), test seeds (pass rate)"
     return split["validation"] + extra, recipe_cases(card, "test"), data
 
 

@@ -173,8 +173,8 @@ def test_the_input_checks_limits_read_every_standard_conformance_phantom_and_har
     from radview.ai.datasets import Case
 
     def case(patient: str, slice_mm: float) -> Case:
-        voxels = np.zeros((60, 512, 512), np.int16)
-        return Case(patient, voxels, np.zeros(voxels.shape, np.uint8), (slice_mm, 0.7, 0.7))
+        voxels = np.broadcast_to(np.int16(-800), (60, 512, 512))  # a CT's size, no memory
+        return Case(patient, voxels, np.broadcast_to(np.uint8(0), voxels.shape), (slice_mm, 0.7, 0.7))
 
     monkeypatch.setattr(training_data, "phantom_case", lambda model, seed: case(f"standard-{seed}", 1.25))
     monkeypatch.setattr(training_data, "hard_phantom_case",

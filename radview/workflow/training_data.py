@@ -46,16 +46,18 @@ def phantom_case(model_id: str, seed: int) -> Case:
     raise ValueError(f"no phantom generator for model '{model_id}'")
 
 
-def _chest_xray_case(xr, patient: str) -> Case:
-    """A radiograph phantom as a case at CXR_GRID_PX; truth["nodules"] with side (and size band
-    and zone where the phantom names them)."""
+def _chest_xray_case(xr, patient: str, detector_grid: bool = False) -> Case:
+    """A radiograph phantom as a case at CXR_GRID_PX, or with detector_grid as the detector wrote
+    it (2000 x 2000 12-bit pixels of about 0.18 mm, which the engine resamples to the card's
+    spacing as it does a real radiograph's); truth["nodules"] with side (and size band and zone
+    where the phantom names them)."""
     from scipy import ndimage
 
-    # the model works at CXR_GRID_PX: the phantom is resampled once here, as the engine
-    # resamples a real radiograph to the card's pixel spacing
-    factor = CXR_GRID_PX / xr.pixels.shape[0]
-    pixels = ndimage.zoom(xr.pixels.astype(np.float32), factor, order=1)
-    labels = (ndimage.zoom(xr.nodule_mask, factor, order=0) > 0).astype(np.uint8)
+    # the model is trained at CXR_GRID_PX: the phantom is resampled once here
+    factor = 1.0 if detector_grid else CXR_GRID_PX / xr.pixels.shape[0]
+    pixels = xr.pixels if detector_grid else ndimage.zoom(xr.pixels.astype(np.float32), factor, order=1)
+    labels = (xr.nodule_mask if detector_grid else ndimage.zoom(xr.nodule_mask, factor, order=0)) > 0
+    labels = labels.astype(np.uint8)
     spacing = xr.pixel_spacing_mm / factor
     # case_volume puts pixel (row, col) at (col, row, 0) * spacing in patient mm
     nodules = []
@@ -107,7 +109,8 @@ def hard_phantom_case(model_id: str, seed: int) -> Case:
         from radview.demo.chest_xray import make_chest_xray
         from radview.demo.radiograph_cases import hard_case_plan as radiograph_plan
 
-        return _chest_xray_case(make_chest_xray(seed, plan=radiograph_plan(seed)), f"hard-{seed}")
+        # at the detector's size, as the files give it: the engine resamples it as it does a real one
+        return _chest_xray_case(make_chest_xray(seed, plan=radiograph_plan(seed)), f"hard-{seed}", detector_grid=True)
     if model_id == "mr-brain-tumor":
         from radview.demo.brain_mr import make_brain_mr
         from radview.demo.tumour_cases import hard_case_plan as tumour_plan

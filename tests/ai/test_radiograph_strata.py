@@ -54,6 +54,19 @@ def test_the_hard_seeds_cover_every_size_band_and_negatives():
     assert radiograph_strata.SIZE_BANDS == radiograph_cases.SIZE_BANDS  # the demo and the AI side agree
 
 
+def test_hard_case_radiographs_reach_the_model_as_the_detector_wrote_them():
+    """2000 x 2000 12-bit pixels of about 0.18 mm, which the engine resamples as a real radiograph's;
+    the truth in mm is the same as on the training grid."""
+    from radview.workflow.training_data import _chest_xray_case, hard_phantom_case
+
+    case = hard_phantom_case("cxr-nodule", 3104)
+    assert case.voxels.shape == (1, 2000, 2000) and case.voxels.dtype == np.uint16
+    assert 0.1 <= case.spacing_mm[1] <= 0.25 and case.labels.shape == case.voxels.shape
+    on_grid = _chest_xray_case(make_chest_xray(3104, plan=hard_case_plan(3104)), "grid")
+    assert on_grid.voxels.shape == (1, 512, 512) and len(case.truth["nodules"]) == 3
+    assert [n["centre_mm"] for n in case.truth["nodules"]] == pytest.approx([n["centre_mm"] for n in on_grid.truth["nodules"]])
+
+
 def test_a_hard_radiograph_holds_what_its_ground_truth_says():
     plan = RadiographCasePlan((RadiographNoduleSpec(6.0, "right"), RadiographNoduleSpec(12.5, "right"),
                                RadiographNoduleSpec(24.0, "left")))

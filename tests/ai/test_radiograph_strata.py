@@ -64,7 +64,8 @@ def test_hard_case_radiographs_reach_the_model_as_the_detector_wrote_them():
     assert 0.1 <= case.spacing_mm[1] <= 0.25 and case.labels.shape == case.voxels.shape
     on_grid = _chest_xray_case(make_chest_xray(3104, plan=hard_case_plan(3104)), "grid")
     assert on_grid.voxels.shape == (1, 512, 512) and len(case.truth["nodules"]) == 3
-    assert [n["centre_mm"] for n in case.truth["nodules"]] == pytest.approx([n["centre_mm"] for n in on_grid.truth["nodules"]])
+    for detector, grid in zip(case.truth["nodules"], on_grid.truth["nodules"]):
+        assert detector["centre_mm"] == pytest.approx(grid["centre_mm"], abs=1e-3)
 
 
 def test_a_hard_radiograph_holds_what_its_ground_truth_says():

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from radview.core.percentiles import percentiles
+
 FOREGROUND_FRACTION = 0.25  # of the way from the darkest to the brightest value
 MIN_CROSSING_MM = 10.0  # a row or column counts when it crosses this much of the body
 TOLERANCE = 1.25  # the limits: the training images' smallest / 1.25 to their largest x 1.25
 
 
-def body_extent_mm(slices: np.ndarray, pixel_spacing_mm: tuple[float, float], low: float, high: float,
-                   inverted: bool = False) -> float:
+def body_extent_mm(slices: np.ndarray, pixel_spacing_mm: tuple[float, float], low: float | None = None,
+                   high: float | None = None, inverted: bool = False) -> float:
     """Median over `slices` (N, rows, cols) of the body's larger in-plane extent in mm.
 
-    low, high: the image's darkest and brightest values (its 0.5th and 99.5th percentiles).
-    inverted: MONOCHROME1, where the body is darker than the air."""
+    low, high: the image's darkest and brightest values (its 0.5th and 99.5th percentiles), taken
+    here when not given. inverted: MONOCHROME1, where the body is darker than the air."""
+    if low is None or high is None:
+        low, high = (float(v) for v in percentiles(slices, [0.5, 99.5]))
     cut = low + FOREGROUND_FRACTION * (high - low)
     body = slices < high - FOREGROUND_FRACTION * (high - low) if inverted else slices > cut
     row_mm, col_mm = float(pixel_spacing_mm[0]), float(pixel_spacing_mm[1])

@@ -22,7 +22,6 @@ from radview.ai.card import ModelCard, load_card, save_card
 from radview.ai.datasets import Case
 from radview.ai.predict import SliceInputs
 from radview.ai.registry import load_network, sha256_of
-from radview.core.percentiles import percentiles
 from radview.core.progress import CancelToken, ProgressCallback, report
 
 PASS_SHARE = 0.99
@@ -37,14 +36,13 @@ class _Measured:
 
 def _measure(network, card: ModelCard, layers: list[str], case: Case) -> _Measured:
     from radview.ai.datasets import case_volume
-    from radview.ai.engine import input_scale, known_pixel_spacing_mm
+    from radview.ai.engine import input_scale
 
     volume = case_volume(case, card.modalities[0])
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
     indices = conformance.sampled_slices(volume.shape[0])
-    sampled, spacing = volume.voxels[indices], known_pixel_spacing_mm(volume)
-    low, high = percentiles(sampled, [0.5, 99.5])
-    extent = None if spacing is None else body_extent_mm(sampled, spacing, float(low), float(high), volume.display_inverted)
+    spacing = volume.known_pixel_spacing_mm
+    extent = None if spacing is None else body_extent_mm(volume.voxels[indices], spacing, inverted=volume.display_inverted)
     return _Measured(conformance.layer_features(network, card, layers, inputs, indices),
                      conformance.intensity_profiles(card, inputs, indices), extent)
 

@@ -135,7 +135,7 @@ def _run_model(card: ModelCard, volume: Volume, device_setting: str, progress: P
         start = time.perf_counter()
         capture = None
         if conformance is None:
-            screened = screen_input(card, inputs, known_pixel_spacing_mm(volume))
+            screened = screen_input(card, inputs, volume.known_pixel_spacing_mm)
             conformance = screened.refused
         if conformance is None and reads_inference_pass(card, inputs, device):
             capture = FeatureCapture(network, card, screened.indices)  # judged after the pass, from its features
@@ -214,14 +214,7 @@ def check_input(card: ModelCard, volume: Volume, device_setting: str = "auto") -
         if refused is not None:
             return refused
         inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
-        return check_conformance(_network(card, device), card, inputs, known_pixel_spacing_mm(volume), device)
-
-
-def known_pixel_spacing_mm(volume: Volume) -> tuple[float, float] | None:
-    """The volume's in-plane pixel spacing where its files give one, else None (sizes in mm unknown)."""
-    if volume.pixel_spacing_source or volume.has_patient_geometry:
-        return tuple(float(x) for x in volume.pixel_spacing_mm)
-    return None
+        return check_conformance(_network(card, device), card, inputs, volume.known_pixel_spacing_mm, device)
 
 
 def _cannot_prepare(card: ModelCard, volume: Volume) -> ConformanceResult | None:
@@ -230,7 +223,7 @@ def _cannot_prepare(card: ModelCard, volume: Volume) -> ConformanceResult | None
     spacing is not known (ImagerPixelSpacing 0 or absent)."""
     if volume.is_rgb:
         why = "the image is in colour; the model reads greyscale images"
-    elif card.raw["input"].get("pixel_spacing_mm") and known_pixel_spacing_mm(volume) is None:
+    elif card.raw["input"].get("pixel_spacing_mm") and volume.known_pixel_spacing_mm is None:
         why = (f"the image has no pixel spacing, so it cannot be scaled to the {card.raw['input']['pixel_spacing_mm']} mm "
                "grid the model works on")
     else:

@@ -104,9 +104,9 @@ def input_mismatches(card: ModelCard, volume: Volume) -> list[Mismatch]:
         given = "with" if volume.acquisition.contrast_agent else "without"
         if given != contrast:
             found.append(Mismatch("contrast", f"CT {given} contrast agent; made for CT {contrast} contrast"))
-    spacing_known = volume.pixel_spacing_source != "" or volume.has_patient_geometry
+    spacing = volume.known_pixel_spacing_mm
     checks = [
-        _range(applies, "pixel_spacing_mm", min(volume.pixel_spacing_mm) if spacing_known else None, " mm"),
+        _range(applies, "pixel_spacing_mm", min(spacing) if spacing else None, " mm"),
         _range(applies, "matrix", float(min(volume.shape[1], volume.shape[2])), " pixels"),
     ]
     if not volume.is_2d:

@@ -87,6 +87,13 @@ class Volume:
         return self.voxels.shape[0] == 1
 
     @property
+    def known_pixel_spacing_mm(self) -> tuple[float, float] | None:
+        """The in-plane pixel spacing where the files give one, else None (sizes in mm unknown)."""
+        if self.pixel_spacing_source or self.has_patient_geometry:
+            return (float(self.pixel_spacing_mm[0]), float(self.pixel_spacing_mm[1]))
+        return None
+
+    @property
     def display_inverted(self) -> bool:
         """MONOCHROME1: the lowest value is white (many CR/DX images), so the display inverts."""
         return self.photometric_interpretation == "MONOCHROME1"

@@ -11,7 +11,8 @@ import statistics
 import time
 
 from radview.ai.card import ModelCard
-from radview.ai.engine import _network, choose_device, input_scale, run_model
+from radview.ai.card_grid import on_card_grid
+from radview.ai.engine import _network, choose_device, run_model
 from radview.ai.predict import SliceInputs
 from radview.core.volume import Volume
 
@@ -26,7 +27,8 @@ def forward_only_s(card: ModelCard, volume: Volume, device: str, batch_size: int
     from monai.inferers import sliding_window_inference
 
     network = _network(card, device)
-    inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
+    grid = on_card_grid(card, volume)
+    inputs = SliceInputs(card, grid.voxels, grid.display_inverted)
     batches = [torch.from_numpy(inputs.batch(s, min(s + batch_size, len(inputs)))).to(device)
                for s in range(0, len(inputs), batch_size)]
     autocast = torch.float16 if device == "cuda" else None

@@ -36,10 +36,10 @@ class _Measured:
 
 def _measure(network, card: ModelCard, layers: list[str], case: Case) -> _Measured:
     from radview.ai.datasets import case_volume
-    from radview.ai.engine import input_scale
+    from radview.ai.card_grid import on_card_grid
 
-    volume = case_volume(case, card.modalities[0])
-    inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
+    volume = on_card_grid(card, case_volume(case, card.modalities[0]))
+    inputs = SliceInputs(card, volume.voxels, volume.display_inverted)
     indices = conformance.sampled_slices(volume.shape[0])
     spacing = volume.known_pixel_spacing_mm
     extent = None if spacing is None else body_extent_mm(volume.voxels[indices], spacing, inverted=volume.display_inverted)

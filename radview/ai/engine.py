@@ -16,6 +16,7 @@ import numpy as np
 
 from radview.ai.blas_threads import one_blas_thread
 from radview.ai.card import ModelCard
+from radview.ai.card_grid import labels_on_volume, on_card_grid
 from radview.ai.conformance import UNLIKE_TRAINING, ConformanceResult, check_conformance, judge, layer_features, screen_input
 from radview.ai.conformance_capture import FeatureCapture, reads_inference_pass
 from radview.ai.input_spec import Mismatch
@@ -83,13 +84,6 @@ def _network(card: ModelCard, device: str):
     return _networks[key]
 
 
-def input_scale(card: ModelCard, volume: Volume) -> float:
-    """In-plane resampling factor to the card's pixel spacing (1.0 when it names none or is within 5 %)."""
-    target = card.raw["input"].get("pixel_spacing_mm")
-    scale = float(volume.pixel_spacing_mm[0]) / float(target) if target else 1.0
-    return 1.0 if abs(scale - 1.0) <= 0.05 else scale
-
-
 def run_model(
     card: ModelCard,
     volume: Volume,
@@ -129,13 +123,14 @@ def _run_model(card: ModelCard, volume: Volume, device_setting: str, progress: P
     with _device_lock:
         start = time.perf_counter()
         conformance = _cannot_prepare(card, volume)
-        inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
+        grid = on_card_grid(card, volume) if conformance is None else volume
+        inputs = SliceInputs(card, grid.voxels, grid.display_inverted)
         network = _network(card, device)
         timings["preprocess_s"] = time.perf_counter() - start
         start = time.perf_counter()
         capture = None
         if conformance is None:
-            screened = screen_input(card, inputs, volume.known_pixel_spacing_mm)
+            screened = screen_input(card, inputs, grid.known_pixel_spacing_mm)
             conformance = screened.refused
         if conformance is None and reads_inference_pass(card, inputs, device):
             capture = FeatureCapture(network, card, screened.indices)  # judged after the pass, from its features
@@ -173,7 +168,9 @@ def _run_model(card: ModelCard, volume: Volume, device_setting: str, progress: P
             if not conformance.passed:  # the pass is done, but its labels are not shown
                 return _withheld(card, volume, device, timings, notes, conformance, mismatches)
     start = time.perf_counter()
-    findings, label_map, scores = POSTPROCESSORS[card.postprocessing](card, volume, labels, confidence)
+    # measured on the card's grid, as the model was trained and evaluated; positions are in mm
+    findings, label_map, scores = POSTPROCESSORS[card.postprocessing](card, grid, labels, confidence)
+    label_map = labels_on_volume(label_map, grid, volume)
     timings["postprocess_s"] = time.perf_counter() - start
     return ModelResult(card, findings, label_map, device, _rounded(timings), notes, scores, conformance,
                        list(mismatches or []))
@@ -213,8 +210,9 @@ def check_input(card: ModelCard, volume: Volume, device_setting: str = "auto") -
         refused = _cannot_prepare(card, volume)
         if refused is not None:
             return refused
-        inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
-        return check_conformance(_network(card, device), card, inputs, volume.known_pixel_spacing_mm, device)
+        grid = on_card_grid(card, volume)
+        inputs = SliceInputs(card, grid.voxels, grid.display_inverted)
+        return check_conformance(_network(card, device), card, inputs, grid.known_pixel_spacing_mm, device)
 
 
 def _cannot_prepare(card: ModelCard, volume: Volume) -> ConformanceResult | None:

@@ -33,11 +33,11 @@ FOLDS = 5
 
 def _candidates(card, network, case: Case) -> tuple[np.ndarray, np.ndarray]:
     """(features, is_nodule) of one case's candidates."""
-    from radview.ai.engine import input_scale
+    from radview.ai.card_grid import on_card_grid
     from radview.ai.predict import SliceInputs, predict_labels
 
-    volume = case_volume(case, card.modalities[0])
-    inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
+    volume = on_card_grid(card, case_volume(case, card.modalities[0]))
+    inputs = SliceInputs(card, volume.voxels, volume.display_inverted)
     labels, confidence = predict_labels(network, card, inputs, "cpu")
     found = card_candidates(card, volume, labels, confidence)
     features = np.array([c.features for c in found], np.float32).reshape(-1, len(FEATURES))

@@ -93,7 +93,8 @@ def run_keeping_raw_output(card: ModelCard, volume: Volume, cancel: CancelToken 
     """What run_model does on the CPU (the input check, the network over every slice, the card's
     post-processing), keeping the network's labels and confidence so that a miss can be traced to
     the network or to a post-processing rule without running the network twice."""
-    from radview.ai.engine import POSTPROCESSORS, check_input, input_scale
+    from radview.ai.card_grid import on_card_grid
+    from radview.ai.engine import POSTPROCESSORS, check_input
     from radview.ai.predict import SliceInputs, predict_labels
     from radview.ai.registry import load_network
 
@@ -104,7 +105,8 @@ def run_keeping_raw_output(card: ModelCard, volume: Volume, cancel: CancelToken 
     key = (card.id, card.weights_sha256)
     if key not in _cpu_networks:
         _cpu_networks[key] = load_network(card, "cpu")
-    inputs = SliceInputs(card, volume.voxels, volume.display_inverted, input_scale(card, volume))
+    volume = on_card_grid(card, volume)  # findings are measured there, as run_model measures them
+    inputs = SliceInputs(card, volume.voxels, volume.display_inverted)
     labels, confidence = predict_labels(_cpu_networks[key], card, inputs, "cpu", cancel=cancel)
     ranked = None
     if card.postprocessing == "lung_nodules_ct":

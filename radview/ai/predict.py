@@ -14,12 +14,12 @@ from radview.core.progress import CancelToken, ProgressCallback, report
 
 class SliceInputs:
     """Network inputs of every slice of a volume, made batch by batch (a CT never exists as a
-    float32 (slices, channels, 512, 512) copy): normalised, with context slices as channels,
-    resampled in-plane by `scale` to the card's pixel spacing."""
+    float32 (slices, channels, 512, 512) copy): normalised, with context slices as channels.
+    The voxels are on the card's pixel grid already (radview.ai.card_grid.on_card_grid)."""
 
-    def __init__(self, card: ModelCard, voxels: np.ndarray, inverted: bool = False, scale: float = 1.0,
+    def __init__(self, card: ModelCard, voxels: np.ndarray, inverted: bool = False,
                  indices: np.ndarray | None = None) -> None:
-        self.card, self.voxels, self.inverted, self.scale = card, voxels, inverted, scale
+        self.card, self.voxels, self.inverted = card, voxels, inverted
         self.stats = intensity_stats(voxels, card.normalisation)
         self.indices = np.arange(voxels.shape[0]) if indices is None else np.asarray(indices)  # slices to run
 
@@ -33,12 +33,7 @@ class SliceInputs:
         # each slice normalised once, though it is a context channel of up to 2 * context + 1 inputs
         needed = np.unique(context)
         normalised = normalise(self.voxels[needed], self.stats, self.card.normalisation, self.inverted)
-        values = normalised[np.searchsorted(needed, context)]
-        if self.scale == 1.0:
-            return values
-        import torch
-
-        return torch.nn.functional.interpolate(torch.from_numpy(values), scale_factor=self.scale, mode="bilinear").numpy()
+        return normalised[np.searchsorted(needed, context)]
 
 
 def predict_labels(
@@ -53,7 +48,7 @@ def predict_labels(
     capture=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(labels (N, H, W) uint8 = argmax class, confidence (N, H, W) float16 = its probability),
-    on the volume's own grid.
+    on the inputs' grid (the card's).
 
     Slices larger than the card's input size go through MONAI's sliding-window inference with that
     window (overlap 0.25, Gaussian blending). cancel is checked between batches: a run stops within
@@ -80,8 +75,6 @@ def predict_labels(
                 else:
                     logits = sliding_window_inference(batch, roi, batch_size, network, overlap=0.25, mode="gaussian")
             probabilities = torch.softmax(logits.float(), dim=1)
-            if tuple(probabilities.shape[2:]) != (rows, cols):
-                probabilities = torch.nn.functional.interpolate(probabilities, size=(rows, cols), mode="bilinear")
             best, winner = probabilities.max(dim=1)
             labels[start:stop] = winner.cpu().numpy()
             confidence[start:stop] = best.cpu().numpy()

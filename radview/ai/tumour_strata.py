@@ -110,14 +110,14 @@ def diagnose_miss(card: ModelCard, volume: Volume, reference: np.ndarray) -> dic
     brain_tumour_findings applies, in that order)."""
     from scipy import ndimage
 
-    from radview.ai.engine import input_scale
+    from radview.ai.card_grid import on_card_grid
     from radview.ai.postprocess import confident_enough
     from radview.ai.predict import SliceInputs, predict_labels
     from radview.ai.registry import load_network
 
     network = load_network(card, "cpu")
-    labels, confidence = predict_labels(network, card, SliceInputs(card, volume.voxels, volume.display_inverted,
-                                                                   input_scale(card, volume)), "cpu")
+    grid = on_card_grid(card, volume)  # a card naming no pixel spacing: the volume itself
+    labels, confidence = predict_labels(network, card, SliceInputs(card, grid.voxels, grid.display_inverted), "cpu")
     labelled = labels == card.finding_value
     share = float(labelled[reference].mean())
     if share < 0.05:

@@ -78,3 +78,18 @@ def test_cxr_model_on_the_demo_radiograph_read_from_dicom(cards, demo_study):
     result = run_model(card, volume, "cpu")
     present = result.scores["nodule_present_probability"] >= card.thresholds["presence"]
     assert present == bool(truth)
+    # the model works on its 0.7 mm grid; the reader's overlay and the findings are on the detector's
+    assert result.labels.shape == volume.shape
+    for f in result.findings:
+        _, row, col = np.round(volume.patient_mm_to_voxel(np.array(f.centre_lps_mm))).astype(int)
+        assert result.labels[0, row, col] == f.mask_label, f"{f.id}: its centre is not in its own region"
+        area_mm2 = float((result.labels == f.mask_label).sum()) * volume.pixel_spacing_mm[0] * volume.pixel_spacing_mm[1]
+        disc_mm = 2 * np.sqrt(area_mm2 / np.pi)
+        assert abs(disc_mm - f.measurements["approximate_diameter_mm"]) <= 1.0
+    # every planted nodule has a flag within its radius + 5 mm (the hard-case evaluation's rule)
+    spacing = volume.pixel_spacing_mm[0]
+    for nodule in truth:
+        centre = np.array([0.0, nodule["centre_row"], nodule["centre_col"]])
+        near = [np.linalg.norm(volume.patient_mm_to_voxel(np.array(f.centre_lps_mm)) - centre) * spacing
+                for f in result.findings]
+        assert min(near) <= nodule["diameter_mm"] / 2 + 5, f"the {nodule['diameter_mm']} mm nodule has no flag"

@@ -257,7 +257,7 @@ def intensity_profiles(card: ModelCard, inputs: SliceInputs, indices: np.ndarray
     edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
     profiles = []
     for k in indices:
-        values = inputs.batch(int(k), int(k) + 1)[0, card.context_slices]  # the slice itself, not its context
+        values = inputs.image(int(k))  # the slice itself, not its context
         counts, _ = np.histogram(np.clip(np.nan_to_num(values, nan=low), low, high), edges)
         profiles.append(counts / max(1, values.size))
     return np.asarray(profiles, np.float32)

@@ -54,7 +54,8 @@ class FeatureCapture:
         rows = [i for i, k in enumerate(slices) if int(k) in self._wanted]
         if rows:
             # only the sampled rows are pooled: the pooling is per slice, so this changes no number
-            picked = {name: output[rows] for name, output in self._captured.items()}
+            picked = self._captured if len(rows) == len(slices) else {
+                name: output[rows] for name, output in self._captured.items()}
             features = pooled_features(picked, self.layers).cpu().numpy()
             for row, f in zip(rows, features):
                 self._found[int(slices[row])] = np.ascontiguousarray(f)

@@ -26,6 +26,10 @@ class SliceInputs:
     def __len__(self) -> int:
         return len(self.indices)
 
+    def image(self, k: int) -> np.ndarray:
+        """(H, W) float32: slice k alone, normalised, without its context slices."""
+        return normalise(self.voxels[k], self.stats, self.card.normalisation, self.inverted)
+
     def batch(self, start: int, stop: int) -> np.ndarray:
         """(stop - start, channels, H', W') float32 for the slices indices[start:stop]."""
         context = np.stack([slice_with_context(np.arange(self.voxels.shape[0]), int(k), self.card.context_slices)
@@ -76,7 +80,8 @@ def predict_labels(
                     logits = sliding_window_inference(batch, roi, batch_size, network, overlap=0.25, mode="gaussian")
             probabilities = torch.softmax(logits.float(), dim=1)
             best, winner = probabilities.max(dim=1)
-            labels[start:stop] = winner.cpu().numpy()
-            confidence[start:stop] = best.cpu().numpy()
+            # cast by torch, a third of numpy's time for float16; the same rounding (to nearest even)
+            labels[start:stop] = winner.to(torch.uint8).cpu().numpy()
+            confidence[start:stop] = best.to(torch.float16).cpu().numpy()
             report(progress, stop, n, f"{card.id}: slices")
     return labels, confidence

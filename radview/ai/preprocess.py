@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radview.core.percentiles import percentiles
+from radview.core.percentiles import IntegerHistogram, percentiles
 
 
 def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, float]:
@@ -18,13 +18,18 @@ def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, flo
         low, high = float(normalisation.get("low_hu", -1000)), float(normalisation.get("high_hu", 400))
         return low, high - low
     sample = voxels.reshape(-1)[:: max(1, voxels.size // 2_000_000)]
+    histogram = IntegerHistogram.of(sample)  # scanner pixels: every statistic from one bincount
     if method == "zscore":
-        floor = percentiles(sample, 5)
+        floor = percentiles(sample, 5) if histogram is None else histogram.percentiles(5)
+        counted = None if histogram is None else histogram.mean_sd_above(floor) or histogram.mean_sd_above(None)
+        if counted is not None:
+            mean, sd = counted
+            return mean, max(sd, 1e-6)
         foreground = sample[sample > floor].astype(np.float32)
         if foreground.size == 0:
             foreground = sample.astype(np.float32)
         return float(foreground.mean()), float(max(foreground.std(), 1e-6))
-    low, high = percentiles(sample, [1, 99])
+    low, high = percentiles(sample, [1, 99]) if histogram is None else histogram.percentiles([1, 99])
     return float(low), float(max(high - low, 1e-6))
 
 

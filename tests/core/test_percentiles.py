@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radview.core.percentiles import percentiles
+from radview.core.percentiles import IntegerHistogram, percentiles
 
 QS = [0, 0.5, 1, 5, 25, 50, 62.5, 95, 99, 99.5, 100]
 
@@ -34,3 +34,18 @@ def test_floats_and_wide_ranges_are_numpys_own():
     wide = rng.integers(-(1 << 30), 1 << 30, size=50_000).astype(np.int64)
     for values in (floats, wide, np.arange(100, dtype=np.uint64)):
         assert np.array_equal(percentiles(values, QS), np.percentile(values, QS))
+
+
+@pytest.mark.parametrize("dtype, low, high", [(np.uint16, 0, 4096), (np.int16, -1024, 3071)])
+def test_a_foregrounds_mean_and_sd_as_numpy_gives_them(dtype, low, high):
+    """The brain model's z-score: mean and SD of the voxels above the 5th percentile."""
+    rng = np.random.default_rng(2)
+    values = rng.integers(low, high, size=200_000).astype(dtype)
+    values[:40_000] = low  # air: a fifth of the image at one value
+    histogram = IntegerHistogram.of(values)
+    floor = histogram.percentiles(5)
+    foreground = values[values > floor].astype(np.float64)
+    mean, sd = histogram.mean_sd_above(floor)
+    assert mean == pytest.approx(foreground.mean(), rel=1e-12) and sd == pytest.approx(foreground.std(), rel=1e-12)
+    assert histogram.mean_sd_above(float(high)) is None
+    assert histogram.mean_sd_above(None)[0] == pytest.approx(values.astype(np.float64).mean(), rel=1e-12)

@@ -34,17 +34,25 @@ class _Measured:
     body_extent_mm: float | None  # radview.ai.body_extent; None: the image's pixel spacing is unknown
 
 
-def _measure(network, card: ModelCard, layers: list[str], case: Case) -> _Measured:
+def _measure(network, card: ModelCard, layers: list[str], case: Case, slices: int) -> _Measured:
     from radview.ai.datasets import case_volume
     from radview.ai.card_grid import on_card_grid
 
     volume = on_card_grid(card, case_volume(case, card.modalities[0]))
     inputs = SliceInputs(card, volume.voxels, volume.display_inverted)
-    indices = conformance.sampled_slices(volume.shape[0])
+    indices = conformance.sampled_slices(volume.shape[0], slices)
     spacing = volume.known_pixel_spacing_mm
     extent = None if spacing is None else body_extent_mm(volume.voxels[indices], spacing, inverted=volume.display_inverted)
     return _Measured(conformance.layer_features(network, card, layers, inputs, indices),
                      conformance.intensity_profiles(card, inputs, indices), extent)
+
+
+def slices_sampled(card: ModelCard) -> int:
+    """How many evenly spaced slices of a volume the check reads, in its fit, its limits and in
+    use: the recipe's `conformance_slices_sampled` (fewer on a short volume, where the check's
+    share of the run is largest), else conformance.SLICES_SAMPLED."""
+    recipe = (card.raw.get("training") or {}).get("recipe") or {}
+    return int(recipe.get("conformance_slices_sampled", conformance.SLICES_SAMPLED))
 
 
 def _scores(measured: dict[str, _Measured], stats: conformance.Statistics) -> dict[str, tuple[float, float]]:
@@ -85,13 +93,14 @@ def learn_conformance(model_dir: Path, fit_cases: list[Case], threshold_cases: l
     card = load_card(model_dir / "model.json")
     network = load_network(card)
     layers = conformance.feature_layers(network, card)
+    slices = slices_sampled(card)
     total, done = len(fit_cases) + len(threshold_cases) + len(check_cases), 0
 
     def measure(case: Case) -> _Measured:
         nonlocal done
         if cancel is not None:
             cancel.raise_if_cancelled()
-        measured = _measure(network, card, layers, case)
+        measured = _measure(network, card, layers, case, slices)
         done += 1
         report(progress, done, total, f"input check for {card.id}: {case.patient}")
         return measured
@@ -116,11 +125,11 @@ def learn_conformance(model_dir: Path, fit_cases: list[Case], threshold_cases: l
             "encoder features (each encoder layer pooled to the bottleneck grid, mean and RMS, one vector per "
             f"position; a slice scores the {conformance.POSITION_PERCENTILE:.0f}th percentile over its positions) "
             f"and the intensity profile (share of the normalised input in {conformance.HISTOGRAM_BINS} bands per "
-            f"slice); an image scores the median over up to {conformance.SLICES_SAMPLED} evenly spaced slices. And the "
+            f"slice); an image scores the median over up to {slices} evenly spaced slices. And the "
             "imaged body's extent in mm within the training images' range (body_extent_mm)"),
         "layers": layers,
         "position_percentile": conformance.POSITION_PERCENTILE,
-        "slices_sampled": conformance.SLICES_SAMPLED,
+        "slices_sampled": slices,
         "threshold": round(threshold, 4),
         "profile_threshold": round(profile_threshold, 4),
         "threshold_rule": (f"each limit: the {PASS_SHARE:.0%} quantile of the held-out images' scores, raised to "

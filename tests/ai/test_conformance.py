@@ -12,6 +12,7 @@ import pytest
 
 from radview.ai.card import CardError
 from radview.ai.conformance import UNLIKE_TRAINING
+from radview.ai.conformance_training import slices_sampled
 from radview.ai.engine import run_model
 from radview.ai.datasets import case_volume
 from radview.ai.registry import check_package, find_models
@@ -107,6 +108,8 @@ def test_each_card_records_how_its_limit_was_chosen_and_what_passed(cards):
         extent = section["body_extent_mm"]
         assert extent["low"] < extent["training_min"] <= extent["training_max"] < extent["high"]
         assert extent["check_images"]["passed"] == extent["check_images"]["images"] == checked["images"]
+        # in use the check reads as many slices as its fit and limits were measured with
+        assert section["slices_sampled"] == slices_sampled(card), card.id
 
 
 def test_a_head_model_refuses_a_body_the_size_of_a_chest(cards):

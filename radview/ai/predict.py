@@ -31,7 +31,7 @@ class SliceInputs:
         return normalise(self.voxels[k], self.stats, self.card.normalisation, self.inverted)
 
     def batch(self, start: int, stop: int) -> np.ndarray:
-        """(stop - start, channels, H', W') float32 for the slices indices[start:stop]."""
+        """(stop - start, channels, H, W) float32 for the slices indices[start:stop]."""
         context = np.stack([slice_with_context(np.arange(self.voxels.shape[0]), int(k), self.card.context_slices)
                             for k in self.indices[start:stop]])
         # each slice normalised once, though it is a context channel of up to 2 * context + 1 inputs

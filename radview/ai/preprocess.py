@@ -19,12 +19,12 @@ def intensity_stats(voxels: np.ndarray, normalisation: dict) -> tuple[float, flo
         return low, high - low
     sample = voxels.reshape(-1)[:: max(1, voxels.size // 2_000_000)]
     histogram = IntegerHistogram.of(sample)  # scanner pixels: every statistic from one bincount
+    if method == "zscore" and histogram is not None:
+        # all voxels at one value: none above the floor, so the mean and SD of all of them
+        mean, sd = histogram.mean_sd_above(histogram.percentiles(5)) or histogram.mean_sd_above(None)
+        return mean, max(sd, 1e-6)
     if method == "zscore":
-        floor = percentiles(sample, 5) if histogram is None else histogram.percentiles(5)
-        counted = None if histogram is None else histogram.mean_sd_above(floor) or histogram.mean_sd_above(None)
-        if counted is not None:
-            mean, sd = counted
-            return mean, max(sd, 1e-6)
+        floor = percentiles(sample, 5)
         foreground = sample[sample > floor].astype(np.float32)
         if foreground.size == 0:
             foreground = sample.astype(np.float32)

@@ -49,3 +49,17 @@ def test_a_foregrounds_mean_and_sd_as_numpy_gives_them(dtype, low, high):
     assert mean == pytest.approx(foreground.mean(), rel=1e-12) and sd == pytest.approx(foreground.std(), rel=1e-12)
     assert histogram.mean_sd_above(float(high)) is None
     assert histogram.mean_sd_above(None)[0] == pytest.approx(values.astype(np.float64).mean(), rel=1e-12)
+
+
+def test_the_brain_models_z_score_is_the_same_from_the_histogram_as_from_the_voxels():
+    """intensity_stats reads integer MR voxels by their histogram, floats by numpy: the same
+    normalisation either way, and a blank image gets SD 1e-6, not a division by zero."""
+    from radview.ai.preprocess import intensity_stats
+
+    rng = np.random.default_rng(3)
+    head = rng.integers(0, 1500, size=(12, 96, 96)).astype(np.uint16)
+    head[:, :30] = 0  # the air around the head
+    by_histogram = intensity_stats(head, {"method": "zscore"})
+    by_voxels = intensity_stats(head.astype(np.float32), {"method": "zscore"})
+    assert by_histogram == pytest.approx(by_voxels, rel=1e-6)
+    assert intensity_stats(np.full((4, 128, 128), 7, np.uint16), {"method": "zscore"}) == (7.0, 1e-6)

@@ -78,10 +78,22 @@ def predict_labels(
                     logits = network(batch)
                 else:
                     logits = sliding_window_inference(batch, roi, batch_size, network, overlap=0.25, mode="gaussian")
-            probabilities = torch.softmax(logits.float(), dim=1)
-            best, winner = probabilities.max(dim=1)
+            winner, best = winning_class(logits.float())
             # cast by torch, a third of numpy's time for float16; the same rounding (to nearest even)
             labels[start:stop] = winner.to(torch.uint8).cpu().numpy()
             confidence[start:stop] = best.to(torch.float16).cpu().numpy()
             report(progress, stop, n, f"{card.id}: slices")
     return labels, confidence
+
+
+def winning_class(logits):
+    """(the class of highest probability, that probability) per pixel of (N, classes, H, W) logits.
+    With two classes the softmax's larger probability is the sigmoid of the logits' difference:
+    a quarter of the work of a softmax and a maximum, the same float16 numbers (tested)."""
+    import torch
+
+    if logits.shape[1] == 2:
+        difference = logits[:, 1] - logits[:, 0]
+        return difference > 0, torch.sigmoid(difference.abs())
+    best, winner = torch.softmax(logits, dim=1).max(dim=1)
+    return winner, best

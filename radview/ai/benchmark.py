@@ -50,21 +50,25 @@ def forward_only_s(card: ModelCard, volume: Volume, device: str, batch_size: int
 def time_model(card: ModelCard, volume: Volume, rounds: int = 3, device_setting: str = "auto",
                min_seconds: float = MIN_SECONDS, max_rounds: int = MAX_ROUNDS) -> dict:
     """Median end-to-end and forward-only seconds of `rounds` runs each, or as many more (up to
-    max_rounds) as fill min_seconds of end-to-end time: a run of a few tens of milliseconds is
-    timed often enough that the machine's noise does not decide its ratio."""
+    max_rounds) as fill min_seconds of end-to-end time, and the overhead: the median of each
+    run's time over the bare pass timed right after it. Paired so, a machine whose speed drifts
+    over minutes (this one: the CT's bare pass 10.6-15.9 s within an hour) slows both sides of a
+    pair alike; timed in two blocks, the CT's ratio read 1.03x and 1.32x the same afternoon."""
     device = choose_device(device_setting)
     run_model(card, volume, device)  # warm-up: weights loaded, kernels chosen
-    # each side timed in a block after its own warm-up, so neither pays for what the other left
-    # behind: before BLAS was held to one thread during a run (radview.ai.blas_threads), the
-    # first bare pass after a run took 5x its steady time on a radiograph (0.11 s, not 0.022 s)
-    ends, findings = [], 0
+    forward_only_s(card, volume, device)
+    # a bare pass right after a run is not slowed by it: BLAS is held to one thread during a run
+    # (radview.ai.blas_threads); before, its idle threads spun and a radiograph's next bare pass
+    # took 0.11 s instead of 0.022 s
+    ends, forwards, findings = [], [], 0
     while len(ends) < rounds or (sum(ends) < min_seconds and len(ends) < max_rounds):
         start = time.perf_counter()
         findings = len(run_model(card, volume, device).findings)
         ends.append(time.perf_counter() - start)
-    forward_only_s(card, volume, device)
-    forwards = [forward_only_s(card, volume, device) for _ in ends]
-    end, forward = statistics.median(ends), statistics.median(forwards)
+        forwards.append(forward_only_s(card, volume, device))
+    ratios = [e / f for e, f in zip(ends, forwards)]
     return {"model": card.id, "device": device, "slices": volume.shape[0], "shape": list(volume.shape),
-            "end_to_end_s": round(end, 3), "forward_only_s": round(forward, 3),
-            "overhead_ratio": round(end / forward, 2), "findings": findings, "rounds": len(ends)}
+            "end_to_end_s": round(statistics.median(ends), 3), "forward_only_s": round(statistics.median(forwards), 3),
+            "overhead_ratio": round(statistics.median(ratios), 2),
+            "overhead_ratio_range": [round(min(ratios), 2), round(max(ratios), 2)], "findings": findings,
+            "rounds": len(ends)}

@@ -63,6 +63,6 @@ def format_infer_table(report: dict) -> str:
         lines.append(f"{r['model']:16s} {r['device']:7s} {shape:>16s} {r['end_to_end_s']:>10.2f}s "
                      f"{r['forward_only_s']:>12.2f}s {r['overhead_ratio']:>8.2f}x")
     rounds = ", ".join(f"{r['model']} {r['rounds']}" for r in report["models"] if "rounds" in r)
-    lines.append(f"target: overhead <= {report['target_overhead']}x (medians after a warm-up; runs: {rounds}); "
+    lines.append(f"target: overhead <= {report['target_overhead']}x (each run over the bare pass timed right after it, median of the pairs after a warm-up; runs: {rounds}); "
                  f"on {report.get('study', 'phantoms')}")
     return "\n".join(lines)

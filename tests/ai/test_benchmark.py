@@ -32,8 +32,9 @@ def test_a_fast_model_is_timed_over_more_runs_and_the_table_says_how_many(radiog
     assert few["rounds"] == 1
     assert 1 < many["rounds"] <= 40
     assert many["end_to_end_s"] > 0 and many["forward_only_s"] > 0
-    # the ratio is of the unrounded medians: within rounding of the printed seconds
-    assert many["overhead_ratio"] == pytest.approx(many["end_to_end_s"] / many["forward_only_s"], rel=0.1)
+    # the overhead is the median of the runs' ratios to the bare pass timed right after each
+    low, high = many["overhead_ratio_range"]
+    assert 0 < low <= many["overhead_ratio"] <= high
     table = format_infer_table({"target_overhead": 1.25, "models": [many]})
     assert "cxr-nodule" in table and f"cxr-nodule {many['rounds']}" in table
 

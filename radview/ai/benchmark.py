@@ -2,7 +2,7 @@
 
 Both sides run in the same process on the same input: the end-to-end time is `run_model` (inputs,
 inference, post-processing); the baseline feeds the same prepared batches straight to the network
-(and the sliding window where the model uses one), nothing else.
+(whole or in sliding windows, as the run does: network_pass), nothing else.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from radview.ai.card import ModelCard
 from radview.ai.card_grid import on_card_grid
 from radview.ai.engine import _network, choose_device, run_model
-from radview.ai.predict import SliceInputs
+from radview.ai.predict import SliceInputs, network_pass
 from radview.core.volume import Volume
 
 MIN_SECONDS = 4.0  # end-to-end time each model is timed over at least
@@ -24,7 +24,6 @@ def forward_only_s(card: ModelCard, volume: Volume, device: str, batch_size: int
     """Seconds for the network alone over every slice of `volume` (inputs prepared beforehand, at
     the card's pixel spacing as `run_model` prepares them)."""
     import torch
-    from monai.inferers import sliding_window_inference
 
     network = _network(card, device)
     grid = on_card_grid(card, volume)
@@ -38,10 +37,7 @@ def forward_only_s(card: ModelCard, volume: Volume, device: str, batch_size: int
     with torch.inference_mode():
         for batch in batches:
             with torch.autocast(device_type=device, dtype=autocast, enabled=autocast is not None):
-                if tuple(batch.shape[2:]) == tuple(card.input_size):
-                    network(batch)
-                else:
-                    sliding_window_inference(batch, card.input_size, batch_size, network, overlap=0.25, mode="gaussian")
+                network_pass(network, card, batch, batch_size)
     if device == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start

@@ -54,18 +54,15 @@ def predict_labels(
     """(labels (N, H, W) uint8 = argmax class, confidence (N, H, W) float16 = its probability),
     on the inputs' grid (the card's).
 
-    Slices larger than the card's input size go through MONAI's sliding-window inference with that
-    window (overlap 0.25, Gaussian blending). cancel is checked between batches: a run stops within
-    one batch. capture: a radview.ai.conformance_capture.FeatureCapture told each batch's slices,
+    Slices go through the network as network_pass runs them. cancel is checked between batches: a
+    run stops within one batch. capture: a radview.ai.conformance_capture.FeatureCapture told each batch's slices,
     so the input check reads its features from this pass.
     """
     import torch
-    from monai.inferers import sliding_window_inference
 
     n, rows, cols = len(inputs), inputs.voxels.shape[1], inputs.voxels.shape[2]
     labels = np.empty((n, rows, cols), np.uint8)
     confidence = np.empty((n, rows, cols), np.float16)
-    roi = card.input_size
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             if cancel is not None:
@@ -74,16 +71,24 @@ def predict_labels(
             batch = torch.from_numpy(inputs.batch(start, stop)).to(device)
             around = capture.batch(inputs.indices[start:stop]) if capture is not None else nullcontext()
             with around, torch.autocast(device_type=device.split(":")[0], dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                if tuple(batch.shape[2:]) == tuple(roi):
-                    logits = network(batch)
-                else:
-                    logits = sliding_window_inference(batch, roi, batch_size, network, overlap=0.25, mode="gaussian")
+                logits = network_pass(network, card, batch, batch_size)
             winner, best = winning_class(logits.float())
             # cast by torch, a third of numpy's time for float16; the same rounding (to nearest even)
             labels[start:stop] = winner.to(torch.uint8).cpu().numpy()
             confidence[start:stop] = best.to(torch.float16).cpu().numpy()
             report(progress, stop, n, f"{card.id}: slices")
     return labels, confidence
+
+
+def network_pass(network, card: ModelCard, batch, sw_batch_size: int = 8):
+    """The network's logits for a (N, C, H, W) batch: in one pass at the card's input size, else
+    through MONAI's sliding-window inference with windows of that size (overlap 0.25, Gaussian
+    blending; an image smaller than the window is padded to it)."""
+    if tuple(batch.shape[2:]) == tuple(card.input_size):
+        return network(batch)
+    from monai.inferers import sliding_window_inference
+
+    return sliding_window_inference(batch, card.input_size, sw_batch_size, network, overlap=0.25, mode="gaussian")
 
 
 def winning_class(logits):

@@ -30,7 +30,7 @@ import numpy as np
 
 from radview.ai.body_extent import body_extent_mm
 from radview.ai.card import CardError, ModelCard, share_model_file
-from radview.ai.predict import SliceInputs
+from radview.ai.predict import SliceInputs, window_padding
 from radview.core.percentiles import percentiles
 
 METHOD = "mahalanobis-encoder-features+intensity-profile"
@@ -107,11 +107,19 @@ def feature_layers(network, card: ModelCard) -> list[str]:
     return [levels[p] for p in sorted(levels, reverse=True) if p > smallest] + [deepest]
 
 
-def _tiles(batch, multiple: int, roi: tuple[int, int]) -> list:
-    """A (N, C, H, W) input as the network sees it: whole when it is at most twice the card's
-    input size, else in input-size tiles covering it (as sliding-window inference runs it);
-    each cropped to a multiple of the network's total stride."""
+def _tiles(batch, multiple: int, roi: tuple[int, int]) -> list[tuple[object, tuple[slice, slice] | None]]:
+    """A (N, C, H, W) input as the network sees it, as (tile, cells) pairs: an image that fits in
+    the card's input size padded to it as the inference pads it (network_pass), its cells those
+    over the image (image_cells); else whole when it is at most twice that size, or in input-size
+    tiles covering it (as sliding-window inference runs it), each cropped to a multiple of the
+    network's total stride, every cell read (None)."""
+    import torch
+
     h, w = batch.shape[2], batch.shape[3]
+    padding = window_padding((h, w), roi)
+    if padding is not None:
+        top, bottom, left, right = padding
+        return [(torch.nn.functional.pad(batch, (left, right, top, bottom)), image_cells((h, w), roi, multiple))]
     if h <= 2 * roi[0] and w <= 2 * roi[1]:
         boxes = [(0, 0, h, w)]
     else:
@@ -122,8 +130,17 @@ def _tiles(batch, multiple: int, roi: tuple[int, int]) -> list:
     out = []
     for r, c, th, tw in boxes:
         th, tw = max(multiple, th // multiple * multiple), max(multiple, tw // multiple * multiple)
-        out.append(batch[:, :, r : r + th, c : c + tw])
+        out.append((batch[:, :, r : r + th, c : c + tw], None))
     return out
+
+
+def image_cells(image_size: tuple[int, int], input_size: tuple[int, int], cell: int) -> tuple[slice, slice]:
+    """The deepest grid's cells (`cell` pixels square) that lie wholly over an image of
+    `image_size` padded to `input_size` (window_padding): the padding's zeros look like the air
+    around a body, so cells over them would let a small image of anything pass (a 64x64 MR scored
+    7.3 against ct-nodule's limit of 20.8 with every cell read)."""
+    top, _, left, _ = window_padding(image_size, input_size)
+    return (slice(-(-top // cell), (top + image_size[0]) // cell), slice(-(-left // cell), (left + image_size[1]) // cell))
 
 
 class _FeaturesCaptured(Exception):
@@ -160,13 +177,13 @@ def layer_features(network, card: ModelCard, layers: list[str], inputs: SliceInp
                 chunk = [int(k) for k in indices[start : start + batch_size]]
                 batch = torch.from_numpy(np.concatenate([inputs.batch(k, k + 1) for k in chunk]))
                 tiles = []  # per tile: (slices, positions, channels)
-                for tile in _tiles(batch, stride, card.input_size):
+                for tile, cells in _tiles(batch, stride, card.input_size):
                     captured.clear()
                     try:
                         network(tile.to(device))
                     except _FeaturesCaptured:
                         pass
-                    tiles.append(pooled_features(captured, layers))
+                    tiles.append(pooled_features(captured, layers, cells))
                 features = torch.cat(tiles, dim=1).cpu().numpy()
                 out.extend(np.ascontiguousarray(f) for f in features)
     finally:
@@ -175,12 +192,15 @@ def layer_features(network, card: ModelCard, layers: list[str], inputs: SliceInp
     return out
 
 
-def pooled_features(captured: dict, layers: list[str]):
-    """(slices, positions, channels) tensor: each layer's output pooled to the last layer's grid, side by side."""
+def pooled_features(captured: dict, layers: list[str], cells: tuple[slice, slice] | None = None):
+    """(slices, positions, channels) tensor: each layer's output pooled to the last layer's grid, side
+    by side; only the positions in `cells` (rows, columns of that grid) where given (image_cells)."""
     import torch
 
     grid = captured[layers[-1]].shape[2:]
     pooled = torch.cat([_pooled(captured[name].float(), grid) for name in layers], dim=1)
+    if cells is not None:
+        pooled = pooled[:, :, cells[0], cells[1]]
     return pooled.flatten(2).transpose(1, 2)
 
 

@@ -4,9 +4,10 @@ each slice exactly as the check would: one network pass per slice instead of two
 On a small volume the check's own pass (24 of 36 brain slices, or the radiograph's one image)
 costs half the inference or more; `radview bench infer` holds the whole run to 1.25x the bare
 network. The features are the same numbers either way: in eval mode each slice in a batch is
-computed alone (tests/ai/test_conformance_capture.py compares them bit for bit). Where the passes
-differ (float16 autocast on a GPU, sliding windows over a larger image) the check runs its own
-pass (radview.ai.conformance.check_conformance).
+computed alone (tests/ai/test_conformance_capture.py compares them bit for bit), and an image
+smaller than the network's input is padded alike by both (only the cells over the image are
+read). Where the passes differ (float16 autocast on a GPU, sliding windows over an image larger
+than the input) the check runs its own pass (radview.ai.conformance.check_conformance).
 """
 
 from __future__ import annotations
@@ -17,27 +18,29 @@ from typing import Iterator
 import numpy as np
 
 from radview.ai.card import ModelCard
-from radview.ai.conformance import pooled_features
-from radview.ai.predict import SliceInputs
+from radview.ai.conformance import image_cells, pooled_features
+from radview.ai.predict import SliceInputs, window_padding
 
 
 def reads_inference_pass(card: ModelCard, inputs: SliceInputs, device: str) -> bool:
     """True when the inference pass gives the check's features unchanged: on the CPU (no
-    autocast), every slice whole at the card's input size (no sliding window), that size a
-    multiple of the network's total stride (the check crops to one), over every slice."""
+    autocast), every slice in one window of the card's input size (no sliding window), that size a
+    multiple of the network's total stride (the check's cells), over every slice."""
     if device != "cpu" or len(inputs) != inputs.voxels.shape[0] or len(inputs) == 0:
         return False
     stride = int(np.prod(card.architecture_args.get("strides", [1])))
-    size = tuple(inputs.batch(0, 1).shape[2:])  # after any resampling to the card's spacing
-    return size == tuple(card.input_size) and all(s % stride == 0 for s in size)
+    size = tuple(inputs.voxels.shape[1:])  # on the card's grid already (radview.ai.card_grid)
+    return window_padding(size, card.input_size) is not None and all(s % stride == 0 for s in card.input_size)
 
 
 class FeatureCapture:
     """Forward hooks on the check's layers that keep, batch by batch, the pooled features of the
     sampled slices; `predict_labels` names each batch's slices with `batch`."""
 
-    def __init__(self, network, card: ModelCard, indices: np.ndarray) -> None:
+    def __init__(self, network, card: ModelCard, indices: np.ndarray, image_size: tuple[int, int]) -> None:
         self.layers: list[str] = list(card.conformance["layers"])
+        stride = int(np.prod(card.architecture_args.get("strides", [1])))
+        self._cells = image_cells(image_size, card.input_size, stride)  # every cell for an image of the input's size
         self.indices = [int(k) for k in indices]
         self._wanted = set(self.indices)
         self._found: dict[int, np.ndarray] = {}
@@ -56,7 +59,7 @@ class FeatureCapture:
             # only the sampled rows are pooled: the pooling is per slice, so this changes no number
             picked = self._captured if len(rows) == len(slices) else {
                 name: output[rows] for name, output in self._captured.items()}
-            features = pooled_features(picked, self.layers).cpu().numpy()
+            features = pooled_features(picked, self.layers, self._cells).cpu().numpy()
             for row, f in zip(rows, features):
                 self._found[int(slices[row])] = np.ascontiguousarray(f)
         self._captured.clear()  # the batch's activations are not kept past it

@@ -133,7 +133,7 @@ def _run_model(card: ModelCard, volume: Volume, device_setting: str, progress: P
             screened = screen_input(card, inputs, grid.known_pixel_spacing_mm)
             conformance = screened.refused
         if conformance is None and reads_inference_pass(card, inputs, device):
-            capture = FeatureCapture(network, card, screened.indices)  # judged after the pass, from its features
+            capture = FeatureCapture(network, card, screened.indices, grid.shape[1:])  # judged after the pass, from its features
         elif conformance is None:
             conformance = judge(card, inputs, screened, layer_features(network, card, card.conformance["layers"], inputs,
                                                                        screened.indices, device))

@@ -81,14 +81,33 @@ def predict_labels(
 
 
 def network_pass(network, card: ModelCard, batch, sw_batch_size: int = 8):
-    """The network's logits for a (N, C, H, W) batch: in one pass at the card's input size, else
-    through MONAI's sliding-window inference with windows of that size (overlap 0.25, Gaussian
-    blending; an image smaller than the window is padded to it)."""
-    if tuple(batch.shape[2:]) == tuple(card.input_size):
-        return network(batch)
-    from monai.inferers import sliding_window_inference
+    """The network's logits for a (N, C, H, W) batch: in one pass when the image fits in the card's
+    input size (padded to it with zeros where smaller, as MONAI's sliding-window inference pads),
+    else through MONAI's sliding-window inference with windows of that size (overlap 0.25, Gaussian
+    blending). One window needs no blending: its weights divide out, so the one pass gives the
+    same logits without building the weight map (tested)."""
+    padding = window_padding(tuple(batch.shape[2:]), card.input_size)
+    if padding is None:
+        from monai.inferers import sliding_window_inference
 
-    return sliding_window_inference(batch, card.input_size, sw_batch_size, network, overlap=0.25, mode="gaussian")
+        return sliding_window_inference(batch, card.input_size, sw_batch_size, network, overlap=0.25, mode="gaussian")
+    if not any(padding):
+        return network(batch)
+    import torch
+
+    top, bottom, left, right = padding
+    logits = network(torch.nn.functional.pad(batch, (left, right, top, bottom)))
+    return logits[:, :, top : logits.shape[2] - bottom, left : logits.shape[3] - right]
+
+
+def window_padding(image_size: tuple[int, int], input_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) rows and columns of zeros that bring an image of `image_size`
+    to the network's `input_size`, half before and half after as MONAI's sliding-window inference
+    pads (the odd one after); all 0 when it is that size; None when it is larger in either direction."""
+    if any(n > m for n, m in zip(image_size, input_size)):
+        return None
+    (dh, dw) = (m - n for n, m in zip(image_size, input_size))
+    return dh // 2, dh - dh // 2, dw // 2, dw - dw // 2
 
 
 def winning_class(logits):

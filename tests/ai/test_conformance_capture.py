@@ -31,7 +31,7 @@ def test_features_from_the_inference_pass_equal_those_of_the_checks_own_pass(bra
     indices = screened.indices
     network = _network(card, "cpu")
     own = layer_features(network, card, card.conformance["layers"], inputs, indices)
-    capture = FeatureCapture(network, card, indices)
+    capture = FeatureCapture(network, card, indices, volume.shape[1:])
     try:
         predict_labels(network, card, inputs, "cpu", 8, capture=capture)
     finally:
@@ -41,6 +41,33 @@ def test_features_from_the_inference_pass_equal_those_of_the_checks_own_pass(bra
     for a, b in zip(own, captured):
         assert a.shape == b.shape and np.array_equal(a, b)
     assert not network._forward_hooks and all(not m._forward_hooks for m in network.modules())  # hooks removed
+
+
+def test_a_radiograph_smaller_than_the_window_is_checked_from_the_inference_pass(demo_study):
+    """The demo radiograph is 494 x 494 on the model's grid, under the network's 512: the inference
+    pads it, and the check reads the same padded pass, only its cells wholly over the image."""
+    from radview.ai.card_grid import on_card_grid
+    from radview.ai.conformance import image_cells
+
+    card = next(c for c in find_models()[0] if c.id == "cxr-nodule")
+    series = scan_path(demo_study / "dicom" / "chest-xray").all_series()[0]
+    grid = on_card_grid(card, load_stack(split_series(series)[0]))
+    assert grid.shape[1] < card.input_size[0] and grid.shape[2] < card.input_size[1]
+    inputs = SliceInputs(card, grid.voxels, grid.display_inverted)
+    assert reads_inference_pass(card, inputs, "cpu")
+    network = _network(card, "cpu")
+    indices = np.array([0])
+    own = layer_features(network, card, card.conformance["layers"], inputs, indices)
+    capture = FeatureCapture(network, card, indices, grid.shape[1:])
+    try:
+        predict_labels(network, card, inputs, "cpu", 8, capture=capture)
+    finally:
+        capture.close()
+    assert np.array_equal(own[0], capture.features()[0])
+    rows, cols = image_cells(grid.shape[1:], card.input_size, 8)
+    padding = (card.input_size[0] - grid.shape[1]) // 2
+    assert rows.start * 8 >= padding and rows.stop * 8 <= padding + grid.shape[1]  # no cell over the zeros
+    assert own[0].shape[0] == (rows.stop - rows.start) * (cols.stop - cols.start) >= (grid.shape[1] // 8 - 1) ** 2
 
 
 def test_pooled_features_are_each_cells_mean_and_root_mean_square():

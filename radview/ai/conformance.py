@@ -201,7 +201,8 @@ def pooled_features(captured: dict, layers: list[str], cells: tuple[slice, slice
     pooled = torch.cat([_pooled(captured[name].float(), grid) for name in layers], dim=1)
     if cells is not None:
         pooled = pooled[:, :, cells[0], cells[1]]
-    return pooled.flatten(2).transpose(1, 2)
+    # made contiguous by torch: numpy's copy of the transposed rows took twice as long (8 ms of a brain MR run)
+    return pooled.flatten(2).transpose(1, 2).contiguous()
 
 
 def _pooled(features, grid):

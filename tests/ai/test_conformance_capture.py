@@ -28,19 +28,24 @@ def test_features_from_the_inference_pass_equal_those_of_the_checks_own_pass(bra
     assert reads_inference_pass(card, inputs, "cpu")
     screened = screen_input(card, inputs, volume.pixel_spacing_mm)
     assert screened.refused is None
-    indices = screened.indices
+    own, captured = _own_and_captured(card, inputs, screened.indices)
+    assert len(captured) == len(own) == len(screened.indices)
+    for a, b in zip(own, captured):
+        assert a.shape == b.shape and np.array_equal(a, b)
+    network = _network(card, "cpu")
+    assert not network._forward_hooks and all(not m._forward_hooks for m in network.modules())  # hooks removed
+
+
+def _own_and_captured(card, inputs: SliceInputs, indices: np.ndarray) -> tuple[list, list]:
+    """The check's features of `indices` from its own pass, and from the inference pass."""
     network = _network(card, "cpu")
     own = layer_features(network, card, card.conformance["layers"], inputs, indices)
-    capture = FeatureCapture(network, card, indices, volume.shape[1:])
+    capture = FeatureCapture(network, card, indices, inputs.voxels.shape[1:])
     try:
         predict_labels(network, card, inputs, "cpu", 8, capture=capture)
     finally:
         capture.close()
-    captured = capture.features()
-    assert len(captured) == len(own) == len(indices)
-    for a, b in zip(own, captured):
-        assert a.shape == b.shape and np.array_equal(a, b)
-    assert not network._forward_hooks and all(not m._forward_hooks for m in network.modules())  # hooks removed
+    return own, capture.features()
 
 
 def test_a_radiograph_smaller_than_the_window_is_checked_from_the_inference_pass(demo_study):
@@ -55,15 +60,8 @@ def test_a_radiograph_smaller_than_the_window_is_checked_from_the_inference_pass
     assert grid.shape[1] < card.input_size[0] and grid.shape[2] < card.input_size[1]
     inputs = SliceInputs(card, grid.voxels, grid.display_inverted)
     assert reads_inference_pass(card, inputs, "cpu")
-    network = _network(card, "cpu")
-    indices = np.array([0])
-    own = layer_features(network, card, card.conformance["layers"], inputs, indices)
-    capture = FeatureCapture(network, card, indices, grid.shape[1:])
-    try:
-        predict_labels(network, card, inputs, "cpu", 8, capture=capture)
-    finally:
-        capture.close()
-    assert np.array_equal(own[0], capture.features()[0])
+    own, captured = _own_and_captured(card, inputs, np.array([0]))
+    assert np.array_equal(own[0], captured[0])
     rows, cols = image_cells(grid.shape[1:], card.input_size, 8)
     padding = (card.input_size[0] - grid.shape[1]) // 2
     assert rows.start * 8 >= padding and rows.stop * 8 <= padding + grid.shape[1]  # no cell over the zeros

@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from radview.ai.card import ModelCard
-from radview.ai.conformance import image_cells, pooled_features
+from radview.ai.encoder_features import image_cells, pooled_features
 from radview.ai.predict import SliceInputs, window_padding
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radview.ai import conformance
+from radview.ai import conformance, encoder_features
 from radview.ai.body_extent import MIN_CROSSING_MM, TOLERANCE, body_extent_mm, extent_limits
 from radview.ai.card import ModelCard, load_card, save_card
 from radview.ai.datasets import Case
@@ -43,7 +43,7 @@ def _measure(network, card: ModelCard, layers: list[str], case: Case, slices: in
     indices = conformance.sampled_slices(volume.shape[0], slices)
     spacing = volume.known_pixel_spacing_mm
     extent = None if spacing is None else body_extent_mm(volume.voxels[indices], spacing, inverted=volume.display_inverted)
-    return _Measured(conformance.layer_features(network, card, layers, inputs, indices),
+    return _Measured(encoder_features.layer_features(network, card, layers, inputs, indices),
                      conformance.intensity_profiles(card, inputs, indices), extent)
 
 
@@ -92,7 +92,7 @@ def learn_conformance(model_dir: Path, fit_cases: list[Case], threshold_cases: l
     model_dir = Path(model_dir)
     card = load_card(model_dir / "model.json")
     network = load_network(card)
-    layers = conformance.feature_layers(network, card)
+    layers = encoder_features.feature_layers(network, card)
     slices = slices_sampled(card)
     total, done = len(fit_cases) + len(threshold_cases) + len(check_cases), 0
 

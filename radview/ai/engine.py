@@ -17,8 +17,9 @@ import numpy as np
 from radview.ai.blas_threads import one_blas_thread
 from radview.ai.card import ModelCard
 from radview.ai.card_grid import labels_on_volume, on_card_grid
-from radview.ai.conformance import UNLIKE_TRAINING, ConformanceResult, check_conformance, judge, layer_features, screen_input
+from radview.ai.conformance import UNLIKE_TRAINING, ConformanceResult, check_conformance, judge, screen_input
 from radview.ai.conformance_capture import FeatureCapture, reads_inference_pass
+from radview.ai.encoder_features import layer_features
 from radview.ai.input_spec import Mismatch
 from radview.ai.nodules import nodule_findings
 from radview.ai.postprocess import brain_tumour_findings

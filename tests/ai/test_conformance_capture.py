@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radview.ai.conformance import layer_features, screen_input
+from radview.ai.conformance import screen_input
+from radview.ai.encoder_features import layer_features
 from radview.ai.conformance_capture import FeatureCapture, reads_inference_pass
 from radview.ai.engine import _network
 from radview.ai.predict import SliceInputs, predict_labels
@@ -52,7 +53,7 @@ def test_a_radiograph_smaller_than_the_window_is_checked_from_the_inference_pass
     """The demo radiograph is 494 x 494 on the model's grid, under the network's 512: the inference
     pads it, and the check reads the same padded pass, only its cells wholly over the image."""
     from radview.ai.card_grid import on_card_grid
-    from radview.ai.conformance import image_cells
+    from radview.ai.encoder_features import image_cells
 
     card = next(c for c in find_models()[0] if c.id == "cxr-nodule")
     series = scan_path(demo_study / "dicom" / "chest-xray").all_series()[0]
@@ -74,7 +75,7 @@ def test_pooled_features_are_each_cells_mean_and_root_mean_square():
     layers, the root mean square of the layer's output there."""
     import torch
 
-    from radview.ai.conformance import pooled_features
+    from radview.ai.encoder_features import pooled_features
 
     generator = torch.Generator().manual_seed(0)
     captured = {"fine": torch.randn(2, 3, 16, 16, generator=generator),  # cells of 4 x 4

@@ -24,6 +24,12 @@ Doi, Med Phys 2003; used for candidate generation in the LUNA16 systems, Setio e
 Every candidate, from whichever source, also gets the highest dot response inside it, with that
 point's scale and roundness, as features: the false-positive reduction (radview.ai.nodule_fp)
 knows how blob-like and how large it is.
+
+The same filter also runs on the image with the chest wall and mediastinum set to the lung's own
+value (lung_filled, the "pleural" filter): a small nodule on the pleura, which the network often
+reads as lung (ground glass) and which on the CT image is a bump on a steep wall, is a blob there.
+Its peaks outside every plain peak's blob are candidates too, and its response is a feature of
+every candidate (radview.ai.nodule_candidates).
 """
 
 from __future__ import annotations
@@ -165,10 +171,22 @@ def _interior(mask: np.ndarray) -> tuple[np.ndarray, ...]:
     return np.nonzero(mask)
 
 
+def lung_filled(hu: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """float32 HU with every voxel the network called neither lung nor nodule set to the lung's
+    median: the chest wall and the mediastinum drop out, so a nodule on the pleura is a blob of its
+    own instead of a bump on a wall (whose steep slope and plate-like Hessian the filter rejects)."""
+    image = hu.astype(np.float32)
+    lung = image[labels == 1]
+    median = float(np.median(lung[:: max(1, lung.size // 200_000)])) if lung.size else -850.0
+    image[labels == 0] = median
+    return image
+
+
 def blob_map(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float, float],
-             lung_box: tuple[slice, ...] | None = None) -> BlobMap | None:
+             lung_box: tuple[slice, ...] | None = None, fill_outside_lung: bool = False) -> BlobMap | None:
     """The dot filter over the lungs' bounding box (labels: 1 lung, 2 nodule; lung_box: that box when
-    the caller has it); None without lung."""
+    the caller has it); None without lung. fill_outside_lung: filter the lung_filled image (the
+    pleural filter), else the CT image itself."""
     spacing = np.asarray(spacing_mm, float)
     if lung_box is None:
         lung_box = bounding_box(labels > 0)
@@ -176,7 +194,7 @@ def blob_map(hu: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float, float,
             return None
     box = lung_box
     factors = tuple(max(1, int(round(GRID_MM / s))) for s in spacing)
-    image = _block_mean(hu[box], factors)
+    image = _block_mean(lung_filled(hu[box], labels[box]) if fill_outside_lung else hu[box], factors)
     grid_spacing = spacing * factors
     lung = (labels[box] > 0)[tuple(slice(f // 2, n * f, f) for f, n in zip(factors, image.shape, strict=True))]
     search = ndimage.binary_dilation(lung, iterations=LUNG_REACH_VOXELS) & (image > MIN_HU)

@@ -7,7 +7,9 @@ its own spicules: one component, whose longest diameter spans them) is cut into 
 source does not read the nodule label at all: solid tissue inside the lung's envelope that the
 network called neither lung nor nodule (radview.ai.nodule_envelope), where large solid nodules
 hide. A third reads the CT image's shape alone: blobs of a Hessian dot filter in the lung
-(radview.ai.nodule_blobs), where small nodules on a vessel or the pleura hide. No candidate is dropped for its shape here: the false-positive reduction
+(radview.ai.nodule_blobs), where small nodules on a vessel or the pleura hide; a fourth, the
+same filter on the image with the chest wall set to the lung's value, where ground-glass nodules
+on the pleura hide. No candidate is dropped for its shape here: the false-positive reduction
 (radview.ai.nodule_fp) scores each from the features below, as the candidate-generation plus
 false-positive-reduction systems of LUNA16 do (Setio et al. 2017).
 """
@@ -53,6 +55,10 @@ FEATURES = (
     "blob_scale_mm",  # and the scale and roundness (l3 / l1: 1 for a sphere) where it is highest
     "blob_roundness",
     "from_blob_filter",  # 1 for a blob the dot filter found in the CT image
+    "pleural_blob_response_hu",  # the same three from the pleural filter (the chest wall set to lung)
+    "pleural_blob_scale_mm",
+    "pleural_blob_roundness",
+    "from_pleural_blob_filter",  # 1 for a blob only the pleural filter found
 )
 
 
@@ -116,9 +122,10 @@ def _outside_lung_share(labels: np.ndarray, box: tuple[slice, ...], mask: np.nda
 
 def candidate_features(volume: Volume, labels: np.ndarray, probability: np.ndarray, blobs: BlobMap | None,
                        box: tuple[slice, ...], mask: np.ndarray, thickness_mm: float, neck_ratio: float,
-                       source: str) -> np.ndarray:
+                       source: str, pleural: BlobMap | None = None) -> np.ndarray:
     """The FEATURES of one candidate (mask within box) from its source ("network": a whole
-    component, "cut", "envelope" or "blob"; the module docstring). probability: the
+    component, "cut", "envelope", "blob" or "pleural blob"; the module docstring); blobs and
+    pleural: the dot filter's maps of the CT image and of the lung-filled one. probability: the
     network's nodule probability, read where it labelled nodule only (0 elsewhere: an envelope
     part or a blob the network called lung has none)."""
     spacing = np.asarray(volume.spacing_mm, float)
@@ -126,6 +133,7 @@ def candidate_features(volume: Volume, labels: np.ndarray, probability: np.ndarr
     p = np.where(labels[box][mask] == 2, probability[box][mask], 0.0).astype(np.float32)
     elongation, flatness = _principal_ratios(mask, spacing)
     blob = blobs.strongest_within(box, mask) if blobs is not None else (0.0, 0.0, 0.0)
+    pleural_blob = pleural.strongest_within(box, mask) if pleural is not None else (0.0, 0.0, 0.0)
     values = {
         "log_volume_mm3": np.log(mask.sum() * np.prod(spacing)),
         "thickness_mm": thickness_mm,
@@ -147,6 +155,10 @@ def candidate_features(volume: Volume, labels: np.ndarray, probability: np.ndarr
         "blob_scale_mm": blob[1],
         "blob_roundness": blob[2],
         "from_blob_filter": float(source == "blob"),
+        "pleural_blob_response_hu": pleural_blob[0] / 100,
+        "pleural_blob_scale_mm": pleural_blob[1],
+        "pleural_blob_roundness": pleural_blob[2],
+        "from_pleural_blob_filter": float(source == "pleural blob"),
     }
     return np.array([values[name] for name in FEATURES], np.float32)
 
@@ -161,37 +173,52 @@ def nodule_candidates(volume: Volume, labels: np.ndarray, probability: np.ndarra
     its nodule probability where it labelled a nodule. A component that passes the shape test
     (sphere fill >= min_sphere_fill) is one candidate; one that fails it gives the blobs cut from it
     with opening_mm (radview.ai.nodule_split). Then the solid parts the network left out of the
-    lung's envelope (radview.ai.nodule_envelope) and the blobs of the CT image's dot filter
-    (radview.ai.nodule_blobs), each one candidate."""
+    lung's envelope (radview.ai.nodule_envelope), the blobs of the CT image's dot filter
+    (radview.ai.nodule_blobs) and those of the pleural filter outside every plain blob, each one
+    candidate."""
     spacing = np.asarray(volume.spacing_mm, float)
     lung_box = bounding_box(labels > 0)
-    with ThreadPoolExecutor(1) as pool:
-        # the dot filter (Gaussians that free the GIL) runs beside the components and the envelope,
-        # which do not need it: only the candidates' features read it
-        blobs_later = pool.submit(blob_map, volume.voxels, labels, volume.spacing_mm, lung_box) \
-            if lung_box is not None else None
+    with ThreadPoolExecutor(2) as pool:
+        # the dot filters (Gaussians that free the GIL) run beside the components and the envelope,
+        # which do not need them: only the candidates' features read them
+        blobs_later, pleural_later = [pool.submit(blob_map, volume.voxels, labels, volume.spacing_mm, lung_box, filled)
+                                      for filled in (False, True)] if lung_box is not None else [None, None]
         shapes = _network_shapes(volume, labels, min_sphere_fill, opening_mm, min_volume_mm3)
         envelope = [(box, mask, _thickness_mm(mask, spacing), 0.0, "envelope") for box, mask in
                     (envelope_regions(volume.voxels, labels, volume.spacing_mm, SOLID_HU, lung_box)
                      if lung_box is not None else ())]
         blobs = blobs_later.result() if blobs_later is not None else None
+        pleural = pleural_later.result() if pleural_later is not None else None
 
     def candidate(box: tuple[slice, ...], mask: np.ndarray, thickness_mm: float, neck_ratio: float, source: str) -> Candidate:
         return Candidate(box, mask, candidate_features(volume, labels, probability, blobs, box, mask, thickness_mm,
-                                                       neck_ratio, source))
+                                                       neck_ratio, source, pleural))
 
     found = [candidate(*shape) for shape in shapes]
     found.sort(key=lambda c: -float(c.features[FEATURES.index("mean_probability")]))
     found = found[:MAX_CANDIDATES]
     # then the sources that do not read the nodule label: each capped on its own, never cut above
     found.extend(candidate(*shape) for shape in envelope)
-    if blobs is not None:
-        whole = [c for c in found if not c.features[FEATURES.index("cut")]]
-        for box, mask, radius_mm in blob_regions(volume.voxels, labels, volume.spacing_mm, blobs):
-            centre = np.argwhere(mask).mean(axis=0) + [b.start for b in box]
-            # a blob inside a thicker candidate found whole is a part of it (the rim of a large nodule)
-            if not any(c.features[FEATURES.index("thickness_mm")] > radius_mm and c.contains(centre) for c in whole):
-                found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "blob"))
+    if blobs is None:
+        return found
+    whole = [c for c in found if not c.features[FEATURES.index("cut")]]
+
+    def part_of_whole(centre: np.ndarray, radius_mm: float) -> bool:
+        # a blob inside a thicker candidate found whole is a part of it (the rim of a large nodule)
+        return any(c.features[FEATURES.index("thickness_mm")] > radius_mm and c.contains(centre) for c in whole)
+
+    plain = []  # (centre voxel, radius mm) of every plain blob
+    for box, mask, radius_mm in blob_regions(volume.voxels, labels, volume.spacing_mm, blobs):
+        centre = np.argwhere(mask).mean(axis=0) + [b.start for b in box]
+        plain.append((centre, radius_mm))
+        if not part_of_whole(centre, radius_mm):
+            found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "blob"))
+    for box, mask, radius_mm in blob_regions(volume.voxels, labels, volume.spacing_mm, pleural):
+        centre = np.argwhere(mask).mean(axis=0) + [b.start for b in box]
+        # inside the lung the two images are one: only the peaks the chest wall hid are new
+        if all(np.linalg.norm((centre - other) * spacing) > max(radius_mm, other_mm) for other, other_mm in plain) \
+                and not part_of_whole(centre, radius_mm):
+            found.append(candidate(box, mask, _thickness_mm(mask, spacing), 0.0, "pleural blob"))
     return found
 
 

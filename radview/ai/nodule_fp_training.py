@@ -102,7 +102,7 @@ def learn_fp_reduction(model_dir: Path, cases: list[Case], data: str, seed: int 
                   "features; candidates: components of the network's nodule voxels, blobs cut from those that fail "
                   "the sphere-fill test (vessel_opening_mm), solid tissue inside the lung's envelope that the "
                   "network left out of the lung, and the maxima of a multiscale Hessian dot filter of the CT image "
-                  "in the lung",
+                  "in the lung and of the same filter on the image with the chest wall set to the lung's value",
         "file": FP_REDUCTION_FILE, "sha256": sha256_of(path), "features": list(FEATURES), "data": data,
         "fit": {"scans": len(measured), "candidates": int(sum(len(n) for n in is_nodule)),
                 "on_nodules": int(sum(n.sum() for n in is_nodule))},

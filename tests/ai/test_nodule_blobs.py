@@ -1,13 +1,14 @@
 """Candidates from the CT image's Hessian dot filter: a small nodule on a vessel is found whatever the
 network labelled, with its centre on the nodule; a vessel alone, of any direction, gives nothing; a
-nodule the network found whole is not found twice."""
+nodule the network found whole is not found twice; a ground-glass nodule that the chest wall hides
+from the filter is found by the same filter on the image with the wall set to the lung's value."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from radview.ai.nodule_blobs import blob_map, blob_regions, dot_response_hu, symmetric_eigenvalues
+from radview.ai.nodule_blobs import blob_map, blob_regions, dot_response_hu, lung_filled, symmetric_eigenvalues
 from radview.ai.nodule_candidates import FEATURES, nodule_candidates
 from radview.core.volume import Volume
 
@@ -96,3 +97,29 @@ def test_blob_candidates_are_marked_and_every_candidate_carries_its_dot_response
     assert faint_one["mean_hu"] < -0.3
     assert faint_one["max_probability"] == 0, "the lung's probability is not a nodule probability"
     assert faint_one["solid_share"] == 0 and faint_one["blob_response_hu"] > 0.3
+
+
+def test_a_ground_glass_nodule_nestled_in_the_pleura_is_found_by_the_pleural_filter():
+    # a 7 mm ground-glass nodule filling a notch of lung in the chest wall: on the CT image the wall
+    # curves around it on every side, so its Hessian is no blob's; with the wall set to the lung's
+    # value (what the network called neither lung nor nodule) it is one
+    spacing = np.array([1.25, 0.7, 0.7])
+    hu, labels, grid = _lung((32, 72, 72), spacing)
+    centre_mm = np.array([20.0, 25.0, 25.0])
+    wall = np.broadcast_to(grid[2] >= 25.0, hu.shape) & ~_ball(grid, centre_mm, 4.0)
+    hu[wall], labels[wall] = TISSUE_HU, 0
+    hu[_ball(grid, centre_mm, 3.5)] = -550  # the network read it as lung
+    plain = blob_map(hu, labels, tuple(spacing))
+    assert list(blob_regions(hu, labels, tuple(spacing), plain)) == []
+    volume = Volume(hu, pixel_spacing_mm=(0.7, 0.7), slice_spacing_mm=1.25)
+    candidates = nodule_candidates(volume, labels, np.full(hu.shape, 0.8, np.float16), 0.3, 2.0)
+    [found] = [c for c in candidates if dict(zip(FEATURES, c.features))["from_pleural_blob_filter"] == 1]
+    assert np.linalg.norm(found.centre_voxel * spacing - centre_mm) <= 3.5, "within its radius: LUNA16's hit"
+    features = dict(zip(FEATURES, found.features))
+    assert features["from_blob_filter"] == 0 and features["pleural_blob_response_hu"] > 0.3
+
+
+def test_the_pleural_filter_reads_the_lung_alone():
+    hu = np.array([[[-850, -600, 40, 700]]], np.int16)
+    labels = np.array([[[1, 1, 0, 0]]], np.uint8)
+    assert lung_filled(hu, labels).tolist() == [[[-850.0, -600.0, -725.0, -725.0]]]  # the lung's median
